@@ -1,0 +1,26 @@
+//! # superbound
+//!
+//! Exact, machine-checked bounds on the L2 reconstruction loss of the toy autoencoder
+//! `xhat = sigma(W^T W x)` of Elhage et al. (2022), companion to "Effects of sparsity and
+//! superposition on loss in simple autoencoders" (arXiv:2606.18538).
+//!
+//! One home per idea:
+//!
+//! | module | what lives there |
+//! |---|---|
+//! | [`arith`] | number types: the [`arith::Ring`]/[`arith::Scalar`] traits, exact parsing, polynomials |
+//! | [`model`] | activation, value distribution and moments, density, weights |
+//! | [`loss`] | the exact expected loss of the power activation, its density polynomial, `L1` |
+//! | [`oracle`] | exact loss by support enumeration (the oracle; the exact rectified loss) |
+//! | [`montecarlo`] | seeded Monte Carlo estimates with standard errors |
+//! | [`cli`] | the `superbound` command line |
+
+pub mod arith;
+pub mod cli;
+pub mod error;
+pub mod loss;
+pub mod model;
+pub mod montecarlo;
+pub mod oracle;
+
+pub use error::{Error, Result};

@@ -1,0 +1,497 @@
+//! The exact expected loss (THEORY.md, "Exact loss for the power activation" and "The very
+//! sparse expansion").
+//!
+//! # Moment convolution as a product of generating functions
+//!
+//! For output `i` write `z_i = g x_i + R_i` with `g = G_ii` and `R_i = sum_{j != i} G_ij x_j + b_i`,
+//! independent of `x_i`. With `E[e^{zY}]` the moment generating series,
+//!
+//! ```text
+//! B(z) = E[e^{z R_i}] = e^{z b_i} prod_{j != i} (1 + s sum_{r>=1} mu_r G_ij^r z^r / r!)
+//! A(z) = E[e^{z g x_i}] = 1 + s sum_{r>=1} mu_r g^r z^r / r!
+//! C(z) = E[x_i e^{z g x_i}] = s sum_{r>=0} mu_{r+1} g^r z^r / r!
+//! E(x_i - z_i^p)^2 = s mu_2 - 2 p! [z^p] C(z)B(z) + (2p)! [z^{2p}] A(z)B(z)
+//! ```
+//!
+//! which is THEORY's formula with the convolution `E[(Y1+Y2)^k] = sum_r C(k,r) E[Y1^r] E[Y2^{k-r}]`
+//! done on exponential generating series. Only coefficients up to `z^{2p}` are kept, so a row costs
+//! `O(n p^2)` and the loss `O(n^2 p^2)`.
+//!
+//! # One core, three arithmetics
+//!
+//! [`Convolution`] holds the series' coefficients in any [`Ring`], after the substitution
+//! `z = lambda y` that clears every denominator: with `s = a / b`, `G = g / D` (`g` integral),
+//! `Q` a multiple of `(2p)!` with `Q mu_r / r!` integral and `kappa = b Q`, `lambda = D kappa`,
+//! the factor of `j` becomes `1 + sum_r t_r g_ij^r y^r` with integral `t_r = a c_r kappa^{r-1}`,
+//! `c_r = Q mu_r / r!`. So the exact engine multiplies big *integers* (no gcd in the inner loop),
+//! the density polynomial is the same computation over `Poly<BigInt>` with `a = s`, `b = 1`, and a
+//! field (`f64`, `rug`) runs it unscaled (`lambda = kappa = 1`). [`Sums::assemble`] divides once.
+
+use crate::arith::{Poly, Ring, Scalar, common_denominator, factorial};
+use crate::error::{Error, Result};
+use crate::model::{Activation, Mat, Model, Weights};
+use num_bigint::BigInt;
+use num_integer::Integer;
+use num_rational::BigRational;
+
+/// The series coefficients of one model, scaled into a ring `R` (see the module doc).
+pub struct Convolution<R> {
+    p: usize,
+    /// `t_r = a c_r kappa^{r-1}` (`r = 1..=2p`; index 0 unused): the factor of feature `j` in
+    /// `B` and the series `A` are `1 + sum_r t_r g^r y^r`.
+    t: Vec<R>,
+    /// `u_r = (r+1) a c_{r+1} kappa^r` (`r = 0..=p`): `kappa C(lambda y) = sum_r u_r g^r y^r`.
+    u: Vec<R>,
+    /// `e_r = kappa^r / r!` (`r = 0..=2p`): the bias factor `e^{z b}` is `sum_r e_r beta^r y^r`.
+    e: Vec<R>,
+    /// The Gram matrix, scaled: `g = D G`.
+    g: Mat<R>,
+    /// The bias, scaled: `beta = D b`.
+    bias: Option<Vec<R>>,
+    /// Importance weights, scaled: `iota = J I` (`None`: all 1).
+    weight: Option<Vec<R>>,
+}
+
+/// Sums over the outputs `i` of one model, in the ring: `weight = sum iota_i`,
+/// `cross = sum iota_i [y^p] kappa C B`, `square = sum iota_i [y^{2p}] A B`.
+#[derive(Clone, Debug)]
+pub struct Sums<R> {
+    pub weight: R,
+    pub cross: R,
+    pub square: R,
+}
+
+/// The scale factors of a [`Convolution`], in the field: `lambda`, `kappa`, `J`.
+#[derive(Clone, Debug)]
+pub struct Scale<F> {
+    pub lambda: F,
+    pub kappa: F,
+    pub importance_den: F,
+}
+
+impl<F: Scalar> Scale<F> {
+    fn unit() -> Self {
+        Scale {
+            lambda: F::one(),
+            kappa: F::one(),
+            importance_den: F::one(),
+        }
+    }
+}
+
+impl<R: Ring> Convolution<R> {
+    /// Multiplies the truncated series `b` by `1 + sum_{r>=1} f_r y^r` in place.
+    fn multiply_in(b: &mut [R], f: &[R]) {
+        for k in (1..b.len()).rev() {
+            let (lo, hi) = b.split_at_mut(k);
+            let target = &mut hi[0];
+            for r in 1..=k {
+                if !lo[k - r].is_zero() {
+                    target.add_mul(&f[r], &lo[k - r]);
+                }
+            }
+        }
+    }
+
+    /// The series `B` of output `i`: coefficients of `y^0..y^{2p}`.
+    fn row_series(&self, i: usize) -> Vec<R> {
+        let k2 = 2 * self.p;
+        let mut b = vec![R::zero(); k2 + 1];
+        b[0] = R::one();
+        let mut f = vec![R::zero(); k2 + 1];
+        for (j, gij) in self.g.row(i).iter().enumerate() {
+            if j == i || gij.is_zero() {
+                continue;
+            }
+            let gp = gij.powers(k2);
+            for r in 1..=k2 {
+                f[r] = self.t[r].mul(&gp[r]);
+            }
+            Self::multiply_in(&mut b, &f);
+        }
+        if let Some(beta) = self.bias.as_ref().map(|bias| &bias[i]) {
+            if !beta.is_zero() {
+                let bp = beta.powers(k2);
+                for r in 1..=k2 {
+                    f[r] = self.e[r].mul(&bp[r]);
+                }
+                Self::multiply_in(&mut b, &f);
+            }
+        }
+        b
+    }
+
+    /// `[y^p] kappa C B` and `[y^{2p}] A B` of output `i`.
+    fn row(&self, i: usize) -> (R, R) {
+        let (p, k2) = (self.p, 2 * self.p);
+        let b = self.row_series(i);
+        let dp = self.g.get(i, i).powers(k2);
+        let mut square = b[k2].clone();
+        for r in 1..=k2 {
+            square.add_mul(&self.t[r].mul(&dp[r]), &b[k2 - r]);
+        }
+        let mut cross = R::zero();
+        for r in 0..=p {
+            cross.add_mul(&self.u[r].mul(&dp[r]), &b[p - r]);
+        }
+        (cross, square)
+    }
+
+    /// The importance-weighted sums over all outputs.
+    pub fn sums(&self) -> Sums<R> {
+        let mut out = Sums {
+            weight: R::zero(),
+            cross: R::zero(),
+            square: R::zero(),
+        };
+        for i in 0..self.g.rows {
+            let (cross, square) = self.row(i);
+            match &self.weight {
+                None => {
+                    out.weight = out.weight.add(&R::one());
+                    out.cross = out.cross.add(&cross);
+                    out.square = out.square.add(&square);
+                }
+                Some(w) => {
+                    out.weight = out.weight.add(&w[i]);
+                    out.cross.add_mul(&w[i], &cross);
+                    out.square.add_mul(&w[i], &square);
+                }
+            }
+        }
+        out
+    }
+}
+
+impl<F: Scalar> Sums<F> {
+    /// `L = (W/J) s mu_2 - 2 p! X / (J lambda^p kappa) + (2p)! Y / (J lambda^{2p})`, with
+    /// `W, X, Y` the weight, cross and square sums: the loss from the scaled sums.
+    pub fn assemble(&self, p: u32, mu2: &F, s: &F, scale: &Scale<F>) -> F {
+        let j = &scale.importance_den;
+        let lam_p = scale.lambda.pow(p);
+        let self_term = self.weight.mul(s).mul(mu2).div(j);
+        let cross = F::from_bigint(&(factorial(p) * 2))
+            .mul(&self.cross)
+            .div(&j.mul(&lam_p).mul(&scale.kappa));
+        let square = F::from_bigint(&factorial(2 * p))
+            .mul(&self.square)
+            .div(&j.mul(&lam_p.mul(&lam_p)));
+        self_term.sub(&cross).add(&square)
+    }
+}
+
+/// The unscaled convolution of a field `F` at density `s` (`lambda = kappa = 1`).
+fn field_convolution<F: Scalar>(
+    model: &Model,
+    gram: &Mat<F>,
+    bias: Option<&[F]>,
+    importance: Option<&[F]>,
+    s: &F,
+) -> Convolution<F> {
+    let p = model.p as usize;
+    let k2 = 2 * p;
+    let mu_over_fact =
+        |r: usize| F::from_rational(&(model.mu(r as u32) / BigRational::from_integer(factorial(r as u32))));
+    let mut t = vec![F::zero(); k2 + 1];
+    for (r, tr) in t.iter_mut().enumerate().skip(1) {
+        *tr = s.mul(&mu_over_fact(r));
+    }
+    let u = (0..=p)
+        .map(|r| F::from_i64(r as i64 + 1).mul(s).mul(&mu_over_fact(r + 1)))
+        .collect();
+    let e = (0..=k2)
+        .map(|r| F::one().div(&F::from_bigint(&factorial(r as u32))))
+        .collect();
+    Convolution {
+        p,
+        t,
+        u,
+        e,
+        g: gram.clone(),
+        bias: bias.map(<[F]>::to_vec),
+        weight: importance.map(<[F]>::to_vec),
+    }
+}
+
+/// Exact loss of the power activation in any field `F` (`f64`, `rug::Rational`, ...):
+/// `L(W; s) = sum_i I_i E(x_i - (G x + b)_i^p)^2`. Bias and importance optional.
+pub fn power_loss<F: Scalar>(
+    model: &Model,
+    gram: &Mat<F>,
+    bias: Option<&[F]>,
+    importance: Option<&[F]>,
+    s: &F,
+) -> F {
+    debug_assert_eq!(model.act, Activation::Power);
+    let conv = field_convolution(model, gram, bias, importance, s);
+    let mu2 = F::from_rational(&model.mu(2));
+    conv.sums().assemble(model.p, &mu2, s, &Scale::unit())
+}
+
+/// Scales an exact model into integers: returns the convolution over `R` (with the numerator of
+/// the density `s_num`, an element of `R`) and the scale factors.
+fn integral_convolution<R: Ring>(
+    model: &Model,
+    weights: &Weights,
+    gram: &Mat<BigRational>,
+    s_num: R,
+    s_den: &BigInt,
+) -> (Convolution<R>, Scale<BigRational>) {
+    let p = model.p as usize;
+    let k2 = 2 * p;
+    let mu_over_fact: Vec<BigRational> = (0..=k2 as u32)
+        .map(|r| model.mu(r) / BigRational::from_integer(factorial(r)))
+        .collect();
+    let q = common_denominator(&mu_over_fact).lcm(&factorial(k2 as u32));
+    let q_rat = BigRational::from_integer(q.clone());
+    let c: Vec<BigInt> = mu_over_fact.iter().map(|x| (x * &q_rat).to_integer()).collect();
+    let kappa = s_den * &q;
+    let d = common_denominator(gram.data.iter().chain(weights.bias.iter().flatten()));
+    let kp = kappa.powers(k2);
+    let embed = |x: &BigInt| R::from_bigint(x);
+    let mut t = vec![R::zero(); k2 + 1];
+    for r in 1..=k2 {
+        t[r] = s_num.mul(&embed(&(&c[r] * &kp[r - 1])));
+    }
+    let u = (0..=p)
+        .map(|r| s_num.mul(&embed(&(BigInt::from(r + 1) * &c[r + 1] * &kp[r]))))
+        .collect();
+    let e = (0..=k2)
+        .map(|r| embed(&(&kp[r] / factorial(r as u32))))
+        .collect();
+    let d_rat = BigRational::from_integer(d.clone());
+    let scaled = |x: &BigRational| embed(&(x * &d_rat).to_integer());
+    let importance_den = weights
+        .importance
+        .as_ref()
+        .map_or_else(BigInt::one, |imp| common_denominator(imp));
+    let j_rat = BigRational::from_integer(importance_den.clone());
+    let conv = Convolution {
+        p,
+        t,
+        u,
+        e,
+        g: gram.map(scaled),
+        bias: weights.bias.as_ref().map(|b| b.iter().map(scaled).collect()),
+        weight: weights
+            .importance
+            .as_ref()
+            .map(|imp| imp.iter().map(|x| embed(&(x * &j_rat).to_integer())).collect()),
+    };
+    let scale = Scale {
+        lambda: BigRational::from_integer(d * &kappa),
+        kappa: BigRational::from_integer(kappa),
+        importance_den: j_rat,
+    };
+    (conv, scale)
+}
+
+fn require_power(model: &Model) -> Result<()> {
+    if model.act != Activation::Power {
+        return Err(Error::input(
+            "the closed-form loss is for the power activation; use the support oracle for rect",
+        ));
+    }
+    Ok(())
+}
+
+/// Exact loss of the power activation at density `s`, fraction-free (integers throughout,
+/// one division at the end). Equal to `power_loss::<BigRational>` and much faster.
+pub fn power_loss_exact(model: &Model, weights: &Weights, s: &BigRational) -> Result<BigRational> {
+    require_power(model)?;
+    let gram = weights.w.gram();
+    let (conv, scale) = integral_convolution(model, weights, &gram, s.numer().clone(), s.denom());
+    let sums = conv.sums();
+    let sums = Sums {
+        weight: BigRational::from_integer(sums.weight),
+        cross: BigRational::from_integer(sums.cross),
+        square: BigRational::from_integer(sums.square),
+    };
+    Ok(sums.assemble(model.p, &model.mu(2), s, &scale))
+}
+
+/// The loss of the power activation as an exact polynomial in the density:
+/// `L(W; s) = sum_{k=0}^{2p} L_k s^k` (`L_0 = sum I_i b_i^{2p}` is zero without bias).
+pub fn power_loss_polynomial(model: &Model, weights: &Weights) -> Result<Poly<BigRational>> {
+    require_power(model)?;
+    let gram = weights.w.gram();
+    let (conv, scale) =
+        integral_convolution(model, weights, &gram, Poly::<BigInt>::var(), &BigInt::one());
+    let sums = conv.sums();
+    let weight = BigRational::from_integer(sums.weight.coeff(0));
+    let coeffs = (0..=2 * model.p as usize)
+        .map(|k| {
+            let at_k = Sums {
+                weight: weight.clone(),
+                cross: BigRational::from_integer(sums.cross.coeff(k)),
+                square: BigRational::from_integer(sums.square.coeff(k)),
+            };
+            // The `s mu_2` term contributes to `s^1` only.
+            let s = if k == 1 { BigRational::one() } else { BigRational::zero() };
+            at_k.assemble(model.p, &model.mu(2), &s, &scale)
+        })
+        .collect();
+    Ok(Poly(coeffs))
+}
+
+/// `l(d) = mu_2 - 2 mu_{p+1} sigma(d) + mu_{2p} sigma(d)^2`: the loss one feature, alone, makes
+/// on its own output when its squared norm is `d = G_ii >= 0` (`sigma(d) = d^p`).
+pub fn self_loss<F: Scalar>(model: &Model, d: &F) -> F {
+    let a = model.sigma(d);
+    let mu = |k: u32| F::from_rational(&model.mu(k));
+    mu(2).sub(&F::from_i64(2).mul(&mu(model.p + 1)).mul(&a))
+        .add(&mu(2 * model.p).mul(&a).mul(&a))
+}
+
+/// The first-order coefficient `L1(W) = lim_{s->0} L(W; s)/s` without bias, both activations:
+/// `L1 = sum_i I_i l(G_ii) + mu_{2p} sum_{i != j} I_i sigma(G_ij)^2`.
+pub fn first_order<F: Scalar>(model: &Model, gram: &Mat<F>, importance: Option<&[F]>) -> F {
+    let mu2p = F::from_rational(&model.mu(2 * model.p));
+    let mut total = F::zero();
+    for i in 0..gram.rows {
+        let mut row = self_loss(model, gram.get(i, i));
+        for j in 0..gram.cols {
+            if j != i {
+                let sg = model.sigma(gram.get(i, j));
+                row = row.add(&mu2p.mul(&sg).mul(&sg));
+            }
+        }
+        total = match importance {
+            Some(w) => total.add(&w[i].mul(&row)),
+            None => total.add(&row),
+        };
+    }
+    total
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::model::Values;
+
+    fn q(n: i64, d: i64) -> BigRational {
+        BigRational::new(n.into(), d.into())
+    }
+
+    fn issue_example() -> Weights {
+        Weights::new(Mat {
+            rows: 2,
+            cols: 4,
+            data: vec![
+                q(1, 2),
+                q(-1, 3),
+                q(2, 5),
+                q(1, 7),
+                q(1, 4),
+                q(2, 3),
+                q(-1, 5),
+                q(3, 7),
+            ],
+        })
+    }
+
+    #[test]
+    fn known_value_from_the_issue() {
+        let model = Model::new(Activation::Power, 2, Values::Uniform).unwrap();
+        let w = issue_example();
+        let expected: BigRational = "7989563241137754847/15492243194265600000".parse().unwrap();
+        assert_eq!(power_loss_exact(&model, &w, &q(1, 2)).unwrap(), expected);
+        let slow = power_loss::<BigRational>(&model, &w.gram(), None, None, &q(1, 2));
+        assert_eq!(slow, expected);
+        assert_eq!(power_loss_polynomial(&model, &w).unwrap().eval(&q(1, 2)), expected);
+    }
+
+    #[test]
+    fn single_feature_is_its_self_loss() {
+        // n = 1: L = s l(d) exactly.
+        let model = Model::new(Activation::Power, 3, Values::Beta(2, 3)).unwrap();
+        let w = Weights::new(Mat { rows: 1, cols: 1, data: vec![q(4, 5)] });
+        let s = q(1, 3);
+        let d = q(16, 25);
+        assert_eq!(power_loss_exact(&model, &w, &s).unwrap(), &s * self_loss(&model, &d));
+    }
+}
+
+/// Options of the Monte Carlo estimate.
+#[derive(Clone, Copy, Debug)]
+pub struct MonteCarlo {
+    pub samples: usize,
+    pub seed: u64,
+    /// Estimate even where an exact value exists (a cross-check).
+    pub always: bool,
+}
+
+impl Default for MonteCarlo {
+    fn default() -> Self {
+        MonteCarlo {
+            samples: 200_000,
+            seed: 0,
+            always: false,
+        }
+    }
+}
+
+/// Everything `superbound loss` reports about one `W` at one density.
+#[derive(Clone, Debug)]
+pub struct LossReport {
+    /// The exact loss, where an exact route applies (power always; rect for `n <= ORACLE_MAX_N`).
+    pub exact: Option<BigRational>,
+    /// The loss as an exact polynomial in `s` (`s^0` first).
+    pub polynomial: Option<Poly<BigRational>>,
+    /// The first-order coefficient `L1(W)`, always exact.
+    pub first_order: BigRational,
+    /// The Monte Carlo estimate (rect beyond the exact route, or on request).
+    pub estimate: Option<crate::montecarlo::Estimate>,
+}
+
+/// Evaluates the loss of `weights` at density `s`: exact wherever possible, else estimated.
+pub fn evaluate(
+    model: &Model,
+    weights: &Weights,
+    s: &BigRational,
+    mc: MonteCarlo,
+) -> Result<LossReport> {
+    let gram = weights.w.gram();
+    let bias = weights.bias.as_deref();
+    let importance = weights.importance.as_deref();
+    let (exact, polynomial, first_order) = match model.act {
+        Activation::Power => {
+            let poly = power_loss_polynomial(model, weights)?;
+            (Some(power_loss_exact(model, weights, s)?), Some(poly.clone()), poly.coeff(1))
+        }
+        Activation::Rect => {
+            let first = crate::oracle::first_order_by_supports(model, &gram, bias, importance);
+            if weights.n() <= crate::oracle::ORACLE_MAX_N {
+                let poly = crate::oracle::oracle_polynomial(model, &gram, bias, importance)?;
+                (Some(poly.eval(s)), Some(poly), first)
+            } else {
+                (None, None, first)
+            }
+        }
+    };
+    let estimate = if exact.is_none() || mc.always {
+        if mc.samples < 2 {
+            return Err(Error::input("--samples must be at least 2"));
+        }
+        let g = gram.map(<f64 as Scalar>::from_rational);
+        let to_f = |v: &[BigRational]| v.iter().map(<f64 as Scalar>::from_rational).collect::<Vec<_>>();
+        let (b, imp) = (bias.map(to_f), importance.map(to_f));
+        Some(crate::montecarlo::estimate_loss(
+            model,
+            &g,
+            b.as_deref(),
+            imp.as_deref(),
+            s.to_f64(),
+            mc.samples,
+            mc.seed,
+        ))
+    } else {
+        None
+    };
+    Ok(LossReport {
+        exact,
+        polynomial,
+        first_order,
+        estimate,
+    })
+}

@@ -1,0 +1,250 @@
+//! Exact loss by enumerating supports and integrating piecewise polynomials: the independent
+//! oracle for the power engine, and the exact route for the rectified activation.
+//!
+//! Conditioned on the support `S` (the active features), `x_j = U_j` for `j in S` and `0`
+//! otherwise, so with `z_i = sum_{j in S} G_ij U_j + b_i` and `rho_q(z) = z^q` (power) or
+//! `max(z, 0)^q` (rectified),
+//!
+//! ```text
+//! L_S = sum_i I_i ( [i in S] mu_2 - 2 [i in S] E[U_i rho_p(z_i)] + E[rho_{2p}(z_i)] )
+//! L(W; s) = sum_S s^{|S|} (1-s)^{n-|S|} L_S.
+//! ```
+//!
+//! Each expectation `E[prod_j U_j^{e_j} rho_q(c + sum_j a_j U_j)]` is integrated one variable at a
+//! time. For a polynomial density on `[0, 1]` and `a != 0`, integrating by parts with the
+//! antiderivatives `rho_{q+k}(c + a u) q! / ((q+k)! a^k)` (valid for both `rho`) gives
+//!
+//! ```text
+//! int_0^1 u^e rho_q(c + a u) du = sum_{j=0}^{e} (-1)^j e!/(e-j)! q!/((q+j+1)! a^{j+1}) rho_{q+j+1}(c + a)
+//!                                 - (-1)^e e! q! / ((q+e+1)! a^{e+1}) rho_{q+e+1}(c),
+//! ```
+//!
+//! again terms of the same shape in the remaining variables; with `a = 0` the variable
+//! integrates to its moment, and a point mass at 1 substitutes `u = 1`. Everything is exact.
+
+use crate::arith::{Poly, Scalar, binomial, factorial};
+use crate::error::{Error, Result};
+use crate::model::{Activation, Mat, Model};
+use num_bigint::BigInt;
+use num_rational::BigRational;
+
+/// Largest `n` for which the full exact rectified loss is computed (the cost grows like `3^n`).
+pub const ORACLE_MAX_N: usize = 8;
+
+/// `coef * prod_k u_k^{exps[k]} * rho_q(c + sum_k a_k u_k)` over the not-yet-integrated `u_k`.
+#[derive(Clone, Debug)]
+struct Term<F> {
+    coef: F,
+    exps: Vec<u32>,
+    c: F,
+    q: u32,
+}
+
+/// `E[prod_k U_k^{mono[k]} rho_q(c + sum_k a_k U_k)]` for independent `U_k ~ D`, exactly.
+pub fn expect_ramp<F: Scalar>(
+    model: &Model,
+    a: &[F],
+    c: &F,
+    q: u32,
+    mono: &[u32],
+) -> F {
+    let density: Option<Vec<F>> = model
+        .values
+        .density_polynomial()
+        .map(|d| d.iter().map(F::from_rational).collect());
+    let mut terms = vec![Term {
+        coef: F::one(),
+        exps: mono.to_vec(),
+        c: c.clone(),
+        q,
+    }];
+    for k in (0..a.len()).rev() {
+        let ak = &a[k];
+        let mut next = Vec::with_capacity(terms.len() * 2);
+        for mut term in terms {
+            let e = term.exps.pop().unwrap_or(0);
+            let Some(dens) = &density else {
+                // Point mass at 1: u = 1.
+                term.c = term.c.add(ak);
+                next.push(term);
+                continue;
+            };
+            for (t, dt) in dens.iter().enumerate() {
+                if dt.is_zero() {
+                    continue;
+                }
+                let e = e + t as u32;
+                let coef = term.coef.mul(dt);
+                if ak.is_zero() {
+                    next.push(Term {
+                        coef: coef.div(&F::from_i64(e as i64 + 1)),
+                        ..term.clone()
+                    });
+                    continue;
+                }
+                let q = term.q;
+                let qf = F::from_bigint(&factorial(q));
+                let ef = factorial(e);
+                let a_pows = ak.powers(e as usize + 1);
+                let shifted = term.c.add(ak);
+                for j in 0..=e {
+                    let falling = F::from_bigint(&(&ef / factorial(e - j)));
+                    let sign = if j % 2 == 0 { F::one() } else { F::from_i64(-1) };
+                    let den = F::from_bigint(&factorial(q + j + 1)).mul(&a_pows[j as usize + 1]);
+                    next.push(Term {
+                        coef: coef.mul(&sign).mul(&falling).mul(&qf).div(&den),
+                        exps: term.exps.clone(),
+                        c: shifted.clone(),
+                        q: q + j + 1,
+                    });
+                }
+                let sign = if e % 2 == 0 { F::from_i64(-1) } else { F::one() };
+                let den = F::from_bigint(&factorial(q + e + 1)).mul(&a_pows[e as usize + 1]);
+                next.push(Term {
+                    coef: coef.mul(&sign).mul(&F::from_bigint(&ef)).mul(&qf).div(&den),
+                    exps: term.exps.clone(),
+                    c: term.c.clone(),
+                    q: q + e + 1,
+                });
+            }
+        }
+        terms = next;
+    }
+    terms.iter().fold(F::zero(), |acc, t| {
+        let base = match model.act {
+            Activation::Power => t.c.clone(),
+            Activation::Rect => t.c.max0(),
+        };
+        acc.add(&t.coef.mul(&base.pow(t.q)))
+    })
+}
+
+/// `L_S`: the loss conditioned on the support `S` (sorted feature indices).
+pub fn support_loss<F: Scalar>(
+    model: &Model,
+    gram: &Mat<F>,
+    bias: Option<&[F]>,
+    importance: Option<&[F]>,
+    support: &[usize],
+) -> F {
+    let p = model.p;
+    let mu2 = F::from_rational(&model.mu(2));
+    let mut total = F::zero();
+    for i in 0..gram.rows {
+        // Only the active features with G_ij != 0 enter z_i (others integrate to 1), plus i.
+        let vars: Vec<usize> = support
+            .iter()
+            .copied()
+            .filter(|&j| j == i || !gram.get(i, j).is_zero())
+            .collect();
+        let a: Vec<F> = vars.iter().map(|&j| gram.get(i, j).clone()).collect();
+        let c = bias.map_or_else(F::zero, |b| b[i].clone());
+        let mut row = expect_ramp(model, &a, &c, 2 * p, &vec![0; vars.len()]);
+        if let Some(pos) = vars.iter().position(|&j| j == i) {
+            let mut mono = vec![0; vars.len()];
+            mono[pos] = 1;
+            let cross = expect_ramp(model, &a, &c, p, &mono);
+            row = row.add(&mu2).sub(&F::from_i64(2).mul(&cross));
+        }
+        total = match importance {
+            Some(w) => total.add(&w[i].mul(&row)),
+            None => total.add(&row),
+        };
+    }
+    total
+}
+
+/// Calls `f` with every subset of `0..n` of size `k` (sorted).
+fn for_each_subset(n: usize, k: usize, f: &mut impl FnMut(&[usize])) {
+    fn rec(start: usize, n: usize, k: usize, cur: &mut Vec<usize>, f: &mut impl FnMut(&[usize])) {
+        if cur.len() == k {
+            f(cur);
+            return;
+        }
+        for j in start..n {
+            if n - j < k - cur.len() {
+                break;
+            }
+            cur.push(j);
+            rec(j + 1, n, k, cur, f);
+            cur.pop();
+        }
+    }
+    rec(0, n, k, &mut Vec::with_capacity(k), f);
+}
+
+/// `T_k = sum_{|S| = k} L_S` for `k = 0..=max_support`.
+pub fn support_totals<F: Scalar>(
+    model: &Model,
+    gram: &Mat<F>,
+    bias: Option<&[F]>,
+    importance: Option<&[F]>,
+    max_support: usize,
+) -> Vec<F> {
+    let n = gram.rows;
+    (0..=max_support.min(n))
+        .map(|k| {
+            let mut total = F::zero();
+            for_each_subset(n, k, &mut |s| {
+                total = total.add(&support_loss(model, gram, bias, importance, s));
+            });
+            total
+        })
+        .collect()
+}
+
+/// The exact loss as a polynomial in the density, `sum_k T_k s^k (1-s)^{n-k}` (degree `<= n`),
+/// for either activation. Refuses `n > ORACLE_MAX_N`.
+pub fn oracle_polynomial<F: Scalar>(
+    model: &Model,
+    gram: &Mat<F>,
+    bias: Option<&[F]>,
+    importance: Option<&[F]>,
+) -> Result<Poly<F>> {
+    let n = gram.rows;
+    if n > ORACLE_MAX_N {
+        return Err(Error::too_large(format!(
+            "the exact support-sum loss takes time growing like 3^n; n = {n} is above its limit {ORACLE_MAX_N}"
+        )));
+    }
+    let totals = support_totals(model, gram, bias, importance, n);
+    Ok(weigh_supports(n, &totals))
+}
+
+/// `sum_k T_k s^k (1-s)^{n-k}` expanded in powers of `s`, for the given totals `T_0..T_K`.
+/// With `K < n` the coefficients of `s^0..s^K` are still exact (larger supports start at `s^{K+1}`).
+pub fn weigh_supports<F: Scalar>(n: usize, totals: &[F]) -> Poly<F> {
+    let mut coeffs = vec![F::zero(); n + 1];
+    for (k, tk) in totals.iter().enumerate() {
+        // s^k (1-s)^{n-k} = sum_r C(n-k, r) (-1)^r s^{k+r}
+        for r in 0..=(n - k) {
+            let sign = if r % 2 == 0 { 1 } else { -1 };
+            let c = F::from_bigint(&(binomial((n - k) as u32, r as u32) * BigInt::from(sign)));
+            coeffs[k + r] = coeffs[k + r].add(&c.mul(tk));
+        }
+    }
+    Poly(coeffs)
+}
+
+/// The first-order coefficient `L1 = T_1 - n T_0` exactly, for either activation, with bias:
+/// only supports of size `<= 1` contribute to `s^1`.
+pub fn first_order_by_supports<F: Scalar>(
+    model: &Model,
+    gram: &Mat<F>,
+    bias: Option<&[F]>,
+    importance: Option<&[F]>,
+) -> F {
+    let totals = support_totals(model, gram, bias, importance, 1);
+    weigh_supports(gram.rows, &totals).coeff(1)
+}
+
+/// Exact loss at one density through the oracle (rational arithmetic).
+pub fn oracle_loss(
+    model: &Model,
+    gram: &Mat<BigRational>,
+    bias: Option<&[BigRational]>,
+    importance: Option<&[BigRational]>,
+    s: &BigRational,
+) -> Result<BigRational> {
+    Ok(oracle_polynomial(model, gram, bias, importance)?.eval(s))
+}
