@@ -80,42 +80,33 @@ impl<F: Scalar> Scale<F> {
 }
 
 impl<R: Ring> Convolution<R> {
-    /// Multiplies the truncated series `b` by `1 + sum_{r>=1} f_r y^r` in place.
-    fn multiply_in(b: &mut [R], f: &[R]) {
+    /// Multiplies the truncated series `b` (with `b_0 = 1`) in place by
+    /// `1 + sum_{r>=1} coef_r x^r y^r`, using Horner in `x`:
+    /// `sum_{r=1}^{k} coef_r x^r b_{k-r} = x (coef_1 b_{k-1} + x (coef_2 b_{k-2} + ... + x coef_k))`,
+    /// so every product has one small factor (`x` or `coef_r`).
+    fn multiply_in(b: &mut [R], coef: &[R], x: &R) {
         for k in (1..b.len()).rev() {
-            let (lo, hi) = b.split_at_mut(k);
-            let target = &mut hi[0];
-            for r in 1..=k {
-                if !lo[k - r].is_zero() {
-                    target.add_mul(&f[r], &lo[k - r]);
-                }
+            let mut acc = coef[k].clone(); // coef_k b_0, b_0 = 1
+            for r in (1..k).rev() {
+                acc = acc.mul(x);
+                acc.add_mul(&coef[r], &b[k - r]);
             }
+            b[k].add_mul(&acc, x);
         }
     }
 
     /// The series `B` of output `i`: coefficients of `y^0..y^{2p}`.
     fn row_series(&self, i: usize) -> Vec<R> {
-        let k2 = 2 * self.p;
-        let mut b = vec![R::zero(); k2 + 1];
+        let mut b = vec![R::zero(); 2 * self.p + 1];
         b[0] = R::one();
-        let mut f = vec![R::zero(); k2 + 1];
         for (j, gij) in self.g.row(i).iter().enumerate() {
-            if j == i || gij.is_zero() {
-                continue;
+            if j != i && !gij.is_zero() {
+                Self::multiply_in(&mut b, &self.t, gij);
             }
-            let gp = gij.powers(k2);
-            for r in 1..=k2 {
-                f[r] = self.t[r].mul(&gp[r]);
-            }
-            Self::multiply_in(&mut b, &f);
         }
         if let Some(beta) = self.bias.as_ref().map(|bias| &bias[i]) {
             if !beta.is_zero() {
-                let bp = beta.powers(k2);
-                for r in 1..=k2 {
-                    f[r] = self.e[r].mul(&bp[r]);
-                }
-                Self::multiply_in(&mut b, &f);
+                Self::multiply_in(&mut b, &self.e, beta);
             }
         }
         b
@@ -233,7 +224,6 @@ pub fn power_loss<F: Scalar>(
 fn integral_convolution<R: Ring>(
     model: &Model,
     weights: &Weights,
-    gram: &Mat<BigRational>,
     s_num: R,
     s_den: &BigInt,
 ) -> (Convolution<R>, Scale<BigRational>) {
@@ -246,7 +236,12 @@ fn integral_convolution<R: Ring>(
     let q_rat = BigRational::from_integer(q.clone());
     let c: Vec<BigInt> = mu_over_fact.iter().map(|x| (x * &q_rat).to_integer()).collect();
     let kappa = s_den * &q;
-    let d = common_denominator(gram.data.iter().chain(weights.bias.iter().flatten()));
+    // W = V / E with V integral, so G = V^T V / E^2: an integer Gram matrix, no gcds.
+    let e_w = common_denominator(&weights.w.data);
+    let e_rat = BigRational::from_integer(e_w.clone());
+    let gram_int = weights.w.map(|x| (x * &e_rat).to_integer()).gram();
+    let d = (&e_w * &e_w).lcm(&common_denominator(weights.bias.iter().flatten()));
+    let g_scale = &d / (&e_w * &e_w);
     let kp = kappa.powers(k2);
     let embed = |x: &BigInt| R::from_bigint(x);
     let mut t = vec![R::zero(); k2 + 1];
@@ -261,6 +256,11 @@ fn integral_convolution<R: Ring>(
         .collect();
     let d_rat = BigRational::from_integer(d.clone());
     let scaled = |x: &BigRational| embed(&(x * &d_rat).to_integer());
+    let g = if g_scale == BigInt::one() {
+        gram_int.map(embed)
+    } else {
+        gram_int.map(|x| embed(&(x * &g_scale)))
+    };
     let importance_den = weights
         .importance
         .as_ref()
@@ -271,7 +271,7 @@ fn integral_convolution<R: Ring>(
         t,
         u,
         e,
-        g: gram.map(scaled),
+        g,
         bias: weights.bias.as_ref().map(|b| b.iter().map(scaled).collect()),
         weight: weights
             .importance
@@ -299,8 +299,7 @@ fn require_power(model: &Model) -> Result<()> {
 /// one division at the end). Equal to `power_loss::<BigRational>` and much faster.
 pub fn power_loss_exact(model: &Model, weights: &Weights, s: &BigRational) -> Result<BigRational> {
     require_power(model)?;
-    let gram = weights.w.gram();
-    let (conv, scale) = integral_convolution(model, weights, &gram, s.numer().clone(), s.denom());
+    let (conv, scale) = integral_convolution(model, weights, s.numer().clone(), s.denom());
     let sums = conv.sums();
     let sums = Sums {
         weight: BigRational::from_integer(sums.weight),
@@ -314,9 +313,8 @@ pub fn power_loss_exact(model: &Model, weights: &Weights, s: &BigRational) -> Re
 /// `L(W; s) = sum_{k=0}^{2p} L_k s^k` (`L_0 = sum I_i b_i^{2p}` is zero without bias).
 pub fn power_loss_polynomial(model: &Model, weights: &Weights) -> Result<Poly<BigRational>> {
     require_power(model)?;
-    let gram = weights.w.gram();
     let (conv, scale) =
-        integral_convolution(model, weights, &gram, Poly::<BigInt>::var(), &BigInt::one());
+        integral_convolution(model, weights, Poly::<BigInt>::var(), &BigInt::one());
     let sums = conv.sums();
     let weight = BigRational::from_integer(sums.weight.coeff(0));
     let coeffs = (0..=2 * model.p as usize)

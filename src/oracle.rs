@@ -31,91 +31,97 @@ use num_rational::BigRational;
 /// Largest `n` for which the full exact rectified loss is computed (the cost grows like `3^n`).
 pub const ORACLE_MAX_N: usize = 8;
 
-/// `coef * prod_k u_k^{exps[k]} * rho_q(c + sum_k a_k u_k)` over the not-yet-integrated `u_k`.
-#[derive(Clone, Debug)]
-struct Term<F> {
-    coef: F,
-    exps: Vec<u32>,
-    c: F,
-    q: u32,
+/// Terms `coef * rho_q(c + sum_k a_k u_k)` over the not-yet-integrated `u_k`, like terms merged.
+/// The monomial of the remaining variables is the same for every term (integrating `u_k` only
+/// removes `u_k`), so a term is its `(q, c)`; there are at most `2^k` shifts `c` per `q`.
+struct Terms<F> {
+    terms: Vec<(u32, F, F)>,
+    index: std::collections::HashMap<(u32, BigRational), usize>,
+}
+
+impl<F: Scalar> Terms<F> {
+    fn new() -> Self {
+        Terms { terms: Vec::new(), index: std::collections::HashMap::new() }
+    }
+    fn push(&mut self, q: u32, c: F, coef: F) {
+        if coef.is_zero() {
+            return;
+        }
+        // Exact types merge exactly; a non-finite f64 shift keeps a term of its own.
+        match c.to_rational() {
+            Some(key) => match self.index.entry((q, key)) {
+                std::collections::hash_map::Entry::Occupied(e) => {
+                    let t = &mut self.terms[*e.get()];
+                    t.2 = t.2.add(&coef);
+                }
+                std::collections::hash_map::Entry::Vacant(e) => {
+                    e.insert(self.terms.len());
+                    self.terms.push((q, c, coef));
+                }
+            },
+            None => self.terms.push((q, c, coef)),
+        }
+    }
 }
 
 /// `E[prod_k U_k^{mono[k]} rho_q(c + sum_k a_k U_k)]` for independent `U_k ~ D`, exactly.
-pub fn expect_ramp<F: Scalar>(
-    model: &Model,
-    a: &[F],
-    c: &F,
-    q: u32,
-    mono: &[u32],
-) -> F {
+pub fn expect_ramp<F: Scalar>(model: &Model, a: &[F], c: &F, q: u32, mono: &[u32]) -> F {
     let density: Option<Vec<F>> = model
         .values
         .density_polynomial()
         .map(|d| d.iter().map(F::from_rational).collect());
-    let mut terms = vec![Term {
-        coef: F::one(),
-        exps: mono.to_vec(),
-        c: c.clone(),
-        q,
-    }];
+    let mut terms = Terms::new();
+    terms.push(q, c.clone(), F::one());
     for k in (0..a.len()).rev() {
         let ak = &a[k];
-        let mut next = Vec::with_capacity(terms.len() * 2);
-        for mut term in terms {
-            let e = term.exps.pop().unwrap_or(0);
+        let mut next = Terms::new();
+        for (q, c, coef) in terms.terms {
             let Some(dens) = &density else {
                 // Point mass at 1: u = 1.
-                term.c = term.c.add(ak);
-                next.push(term);
+                next.push(q, c.add(ak), coef);
                 continue;
             };
+            let shifted = c.add(ak);
             for (t, dt) in dens.iter().enumerate() {
                 if dt.is_zero() {
                     continue;
                 }
-                let e = e + t as u32;
-                let coef = term.coef.mul(dt);
+                let e = mono[k] + t as u32;
+                let coef = coef.mul(dt);
                 if ak.is_zero() {
-                    next.push(Term {
-                        coef: coef.div(&F::from_i64(e as i64 + 1)),
-                        ..term.clone()
-                    });
+                    next.push(q, c.clone(), coef.div(&F::from_i64(e as i64 + 1)));
                     continue;
                 }
-                let q = term.q;
                 let qf = F::from_bigint(&factorial(q));
                 let ef = factorial(e);
                 let a_pows = ak.powers(e as usize + 1);
-                let shifted = term.c.add(ak);
                 for j in 0..=e {
                     let falling = F::from_bigint(&(&ef / factorial(e - j)));
                     let sign = if j % 2 == 0 { F::one() } else { F::from_i64(-1) };
                     let den = F::from_bigint(&factorial(q + j + 1)).mul(&a_pows[j as usize + 1]);
-                    next.push(Term {
-                        coef: coef.mul(&sign).mul(&falling).mul(&qf).div(&den),
-                        exps: term.exps.clone(),
-                        c: shifted.clone(),
-                        q: q + j + 1,
-                    });
+                    next.push(
+                        q + j + 1,
+                        shifted.clone(),
+                        coef.mul(&sign).mul(&falling).mul(&qf).div(&den),
+                    );
                 }
                 let sign = if e % 2 == 0 { F::from_i64(-1) } else { F::one() };
                 let den = F::from_bigint(&factorial(q + e + 1)).mul(&a_pows[e as usize + 1]);
-                next.push(Term {
-                    coef: coef.mul(&sign).mul(&F::from_bigint(&ef)).mul(&qf).div(&den),
-                    exps: term.exps.clone(),
-                    c: term.c.clone(),
-                    q: q + e + 1,
-                });
+                next.push(
+                    q + e + 1,
+                    c.clone(),
+                    coef.mul(&sign).mul(&F::from_bigint(&ef)).mul(&qf).div(&den),
+                );
             }
         }
         terms = next;
     }
-    terms.iter().fold(F::zero(), |acc, t| {
+    terms.terms.iter().fold(F::zero(), |acc, (q, c, coef)| {
         let base = match model.act {
-            Activation::Power => t.c.clone(),
-            Activation::Rect => t.c.max0(),
+            Activation::Power => c.clone(),
+            Activation::Rect => c.max0(),
         };
-        acc.add(&t.coef.mul(&base.pow(t.q)))
+        acc.add(&coef.mul(&base.pow(*q)))
     })
 }
 

@@ -1,0 +1,129 @@
+//! The binary: good runs print exact values; every bad input gets one clear line and a
+//! non-zero exit, never a panic and never a number.
+
+use assert_cmd::Command;
+use predicates::prelude::*;
+use std::io::Write;
+
+fn bin() -> Command {
+    Command::cargo_bin("superbound").unwrap()
+}
+
+fn weights_file(text: &str) -> tempfile_path::TempPath {
+    tempfile_path::write(text)
+}
+
+/// A tiny temporary-file helper (no extra dependency).
+mod tempfile_path {
+    use super::*;
+    use std::sync::atomic::{AtomicUsize, Ordering};
+    pub struct TempPath(pub std::path::PathBuf);
+    impl Drop for TempPath {
+        fn drop(&mut self) {
+            let _ = std::fs::remove_file(&self.0);
+        }
+    }
+    static COUNTER: AtomicUsize = AtomicUsize::new(0);
+    pub fn write(text: &str) -> TempPath {
+        let k = COUNTER.fetch_add(1, Ordering::SeqCst);
+        let path = std::env::temp_dir().join(format!("superbound-cli-{}-{k}.json", std::process::id()));
+        let mut f = std::fs::File::create(&path).unwrap();
+        f.write_all(text.as_bytes()).unwrap();
+        TempPath(path)
+    }
+}
+
+const EXAMPLE: &str = r#"{"W": [["1/2","-1/3","2/5","1/7"],["1/4","2/3","-1/5","3/7"]]}"#;
+
+#[test]
+fn loss_prints_the_exact_value_and_json() {
+    let f = weights_file(EXAMPLE);
+    bin()
+        .args(["loss", "--act", "power", "--p", "2", "--density", "1/2", "--weights"])
+        .arg(&f.0)
+        .assert()
+        .success()
+        .stdout(predicate::str::contains("7989563241137754847/15492243194265600000"));
+    let out = bin()
+        .args(["loss", "--act", "power", "--p", "2", "--sparsity", "0.5", "--json", "--weights"])
+        .arg(&f.0)
+        .output()
+        .unwrap();
+    assert!(out.status.success());
+    let v: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(v["loss"], "7989563241137754847/15492243194265600000");
+    assert!((v["float"].as_f64().unwrap() - 0.5157137763).abs() < 1e-9);
+    let poly = v["density_polynomial"].as_array().unwrap();
+    assert_eq!(poly.len(), 4, "coefficients of s^1..s^4");
+    assert_eq!(v["first_order"], poly[0]);
+}
+
+#[test]
+fn rect_json_has_an_estimate_beyond_the_exact_route() {
+    let row: Vec<String> = (0..10).map(|k| format!("\"{}/9\"", k as i64 - 4)).collect();
+    let f = weights_file(&format!("{{\"W\": [[{}]]}}", row.join(",")));
+    let out = bin()
+        .args(["loss", "--act", "rect", "--p", "1", "--density", "0.1", "--json", "--samples", "20000", "--weights"])
+        .arg(&f.0)
+        .output()
+        .unwrap();
+    assert!(out.status.success());
+    let v: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert!(v.get("loss").is_none());
+    assert!(v["loss_estimate"].as_f64().unwrap() > 0.0);
+    assert!(v["std_error"].as_f64().unwrap() > 0.0);
+    assert!(v["first_order"].is_string());
+}
+
+/// Runs the binary and checks: non-zero exit, a message on stderr, no panic, nothing on stdout.
+fn refused(args: &[&str], weights: Option<&str>, needle: &str) {
+    let f = weights.map(weights_file);
+    let mut cmd = bin();
+    cmd.args(args);
+    if let Some(f) = &f {
+        cmd.arg("--weights").arg(&f.0);
+    }
+    let out = cmd.output().unwrap();
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(!out.status.success(), "{args:?} {weights:?} succeeded");
+    assert!(!stderr.contains("panicked"), "{args:?}: panic: {stderr}");
+    assert!(out.stdout.is_empty(), "{args:?}: printed {:?}", String::from_utf8_lossy(&out.stdout));
+    assert!(
+        stderr.to_lowercase().contains(&needle.to_lowercase()),
+        "{args:?} {weights:?}: stderr {stderr:?} does not mention {needle:?}"
+    );
+}
+
+#[test]
+fn bad_inputs_are_refused_cleanly() {
+    let base = ["loss", "--act", "power", "--p", "2", "--density", "1/2"];
+    refused(&base, Some("{\"W\": [[1, 2]"), "not valid JSON");
+    refused(&base, Some("{\"W\": [[1, 2], [3]]}"), "ragged");
+    refused(&base, Some("{\"W\": [[]]}"), "empty");
+    refused(&base, Some("{\"W\": []}"), "no rows");
+    refused(&base, Some("{\"W\": [[\"abc\"]]}"), "not a number");
+    refused(&base, Some("{\"W\": [[\"1/0\"]]}"), "zero denominator");
+    refused(&base, Some("{\"W\": [[\"NaN\"]]}"), "not a number");
+    refused(&base, Some("{\"W\": [[\"inf\"]]}"), "not a number");
+    refused(&base, Some("{\"W\": [[1e999999]]}"), "out of range");
+    refused(&base, Some("{\"W\": [[null]]}"), "not a number");
+    refused(&base, Some("{\"V\": [[1]]}"), "unknown key");
+    refused(&base, Some("{\"W\": [[1, 2]], \"b\": [1]}"), "entries");
+    refused(&base, Some("{\"W\": [[1]], \"importance\": [-1]}"), "negative");
+    let wide = format!("{{\"W\": [[{}]]}}", vec!["1"; 600].join(","));
+    refused(&base, Some(&wide), "at most 512");
+    let ok = Some(EXAMPLE);
+    for density in ["0", "-1/2", "3/2", "1.0001", "abc", "1/0"] {
+        refused(&["loss", "--act", "power", "--p", "2", "--density", density], ok, "density");
+    }
+    refused(&["loss", "--act", "power", "--p", "2", "--sparsity", "1"], ok, "outside");
+    refused(&["loss", "--act", "power", "--p", "2"], ok, "--density");
+    refused(&["loss", "--act", "power", "--p", "2", "--density", "1/2", "--sparsity", "1/2"], ok, "not both");
+    refused(&["loss", "--act", "power", "--p", "0", "--density", "1/2"], ok, "at least 1");
+    refused(&["loss", "--act", "power", "--p", "99", "--density", "1/2"], ok, "limit 16");
+    refused(&["loss", "--act", "tanh", "--p", "2", "--density", "1/2"], ok, "invalid value");
+    refused(&["loss", "--act", "power", "--p", "2", "--density", "1/2", "--values", "gauss"], ok, "unknown value distribution");
+    refused(&["loss", "--act", "power", "--p", "2", "--density", "1/2", "--values", "beta:0,2"], ok, "outside");
+    refused(&["loss", "--act", "rect", "--p", "1", "--density", "1/2", "--samples", "1000000000"], ok, "limit");
+    refused(&["loss", "--act", "power", "--p", "2", "--density", "1/2", "--weights", "/nonexistent/w.json"], None, "No such file");
+}
