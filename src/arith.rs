@@ -219,7 +219,7 @@ mod rug_impl {
     use super::*;
 
     /// Exact conversion through the decimal digits of numerator and denominator.
-    pub(super) fn big_to_rug(n: &BigInt) -> rug::Integer {
+    pub fn big_to_rug(n: &BigInt) -> rug::Integer {
         let (sign, digits) = n.to_u32_digits();
         let mut out = rug::Integer::from_digits(&digits, rug::integer::Order::Lsf);
         if sign == num_bigint::Sign::Minus {
@@ -228,8 +228,9 @@ mod rug_impl {
         out
     }
 
-    pub(super) fn rug_to_big(n: &rug::Integer) -> BigInt {
-        let digits: Vec<u32> = n.to_digits(rug::integer::Order::Lsf);
+    pub fn rug_to_big(n: &rug::Integer) -> BigInt {
+        let mut digits = vec![0u32; n.significant_digits::<u32>()];
+        n.write_digits(&mut digits, rug::integer::Order::Lsf);
         let mag = num_bigint::BigUint::new(digits);
         if *n < 0 {
             BigInt::from_biguint(num_bigint::Sign::Minus, mag)

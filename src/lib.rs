@@ -13,14 +13,22 @@
 //! | [`loss`] | the exact expected loss of the power activation, its density polynomial, `L1` |
 //! | [`oracle`] | exact loss by support enumeration (the oracle; the exact rectified loss) |
 //! | [`montecarlo`] | seeded Monte Carlo estimates with standard errors |
+//! | [`bounds`] | the registry of lower and upper bounds, tightness, the crossover density |
+//! | [`constructions`] | explicit rational witnesses: orthogonal, antipodal, designs |
+//! | [`gegenbauer`] | exact Gegenbauer polynomials, `alpha_{m,p}`, `kappa_{m,p}`, design moments |
+//! | [`sturm`] | exact real-root location (Sturm sequences) |
 //! | [`cli`] | the `superbound` command line |
 
 pub mod arith;
+pub mod bounds;
 pub mod cli;
+pub mod constructions;
 pub mod error;
+pub mod gegenbauer;
 pub mod loss;
 pub mod model;
 pub mod montecarlo;
 pub mod oracle;
+pub mod sturm;
 
 pub use error::{Error, Result};

@@ -432,7 +432,8 @@ impl Default for MonteCarlo {
 /// Everything `superbound loss` reports about one `W` at one density.
 #[derive(Clone, Debug)]
 pub struct LossReport {
-    /// The exact loss, where an exact route applies (power always; rect for `n <= ORACLE_MAX_N`).
+    /// The exact loss, where an exact route applies (power always; rect when no more than
+    /// `ORACLE_MAX_N` features are coupled).
     pub exact: Option<BigRational>,
     /// The loss as an exact polynomial in `s` (`s^0` first).
     pub polynomial: Option<Poly<BigRational>>,
@@ -459,7 +460,7 @@ pub fn evaluate(
         }
         Activation::Rect => {
             let first = crate::oracle::first_order_by_supports(model, &gram, bias, importance);
-            if weights.n() <= crate::oracle::ORACLE_MAX_N {
+            if crate::oracle::oracle_applies(&gram) {
                 let poly = crate::oracle::oracle_polynomial(model, &gram, bias, importance)?;
                 (Some(poly.eval(s)), Some(poly), first)
             } else {

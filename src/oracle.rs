@@ -36,7 +36,23 @@ pub const ORACLE_MAX_N: usize = 8;
 /// removes `u_k`), so a term is its `(q, c)`; there are at most `2^k` shifts `c` per `q`.
 struct Terms<F> {
     terms: Vec<(u32, F, F)>,
-    index: std::collections::HashMap<(u32, BigRational), usize>,
+    index: std::collections::HashMap<(u32, MergeKey), usize>,
+}
+
+/// What identifies a shift `c` for merging: its exact value, or an `f64`'s bits (cheap).
+#[derive(Clone, PartialEq, Eq, Hash)]
+enum MergeKey {
+    Exact(BigRational),
+    Bits(u64),
+}
+
+fn merge_key<F: Scalar>(c: &F) -> Option<MergeKey> {
+    if F::EXACT {
+        c.to_rational().map(MergeKey::Exact)
+    } else {
+        let x = c.to_f64();
+        x.is_finite().then(|| MergeKey::Bits((x + 0.0).to_bits()))
+    }
 }
 
 impl<F: Scalar> Terms<F> {
@@ -48,7 +64,7 @@ impl<F: Scalar> Terms<F> {
             return;
         }
         // Exact types merge exactly; a non-finite f64 shift keeps a term of its own.
-        match c.to_rational() {
+        match merge_key(&c) {
             Some(key) => match self.index.entry((q, key)) {
                 std::collections::hash_map::Entry::Occupied(e) => {
                     let t = &mut self.terms[*e.get()];
@@ -199,22 +215,68 @@ pub fn support_totals<F: Scalar>(
         .collect()
 }
 
-/// The exact loss as a polynomial in the density, `sum_k T_k s^k (1-s)^{n-k}` (degree `<= n`),
-/// for either activation. Refuses `n > ORACLE_MAX_N`.
+/// The connected components of the graph `i ~ j` iff `G_ij != 0` (sorted index lists). Output
+/// `i` depends only on the inputs of its component, so the loss is a sum over components.
+pub fn components<F: Scalar>(gram: &Mat<F>) -> Vec<Vec<usize>> {
+    let n = gram.rows;
+    let mut seen = vec![false; n];
+    let mut out = Vec::new();
+    for start in 0..n {
+        if seen[start] {
+            continue;
+        }
+        seen[start] = true;
+        let mut comp = vec![start];
+        let mut k = 0;
+        while k < comp.len() {
+            let i = comp[k];
+            for j in 0..n {
+                if !seen[j] && !gram.get(i, j).is_zero() {
+                    seen[j] = true;
+                    comp.push(j);
+                }
+            }
+            k += 1;
+        }
+        comp.sort_unstable();
+        out.push(comp);
+    }
+    out
+}
+
+/// The exact loss as a polynomial in the density, for either activation: the sum over the
+/// components `C` of `G` of `sum_k T_k^C s^k (1-s)^{|C|-k}` (degree `<= n`). Refuses a component
+/// larger than `ORACLE_MAX_N` (the cost grows like `3^{|C|}`).
 pub fn oracle_polynomial<F: Scalar>(
     model: &Model,
     gram: &Mat<F>,
     bias: Option<&[F]>,
     importance: Option<&[F]>,
 ) -> Result<Poly<F>> {
-    let n = gram.rows;
-    if n > ORACLE_MAX_N {
+    let comps = components(gram);
+    if let Some(big) = comps.iter().map(Vec::len).max().filter(|&c| c > ORACLE_MAX_N) {
         return Err(Error::too_large(format!(
-            "the exact support-sum loss takes time growing like 3^n; n = {n} is above its limit {ORACLE_MAX_N}"
+            "the exact support-sum loss takes time growing like 3^k for k coupled features; \
+             {big} are coupled here, above the limit {ORACLE_MAX_N}"
         )));
     }
-    let totals = support_totals(model, gram, bias, importance, n);
-    Ok(weigh_supports(n, &totals))
+    let mut total = Poly(vec![F::zero(); gram.rows + 1]);
+    for comp in comps {
+        let sub = Mat::from_fn(comp.len(), comp.len(), |a, b| gram.get(comp[a], comp[b]).clone());
+        let pick = |v: &[F]| comp.iter().map(|&i| v[i].clone()).collect::<Vec<F>>();
+        let (b, imp) = (bias.map(pick), importance.map(pick));
+        let totals = support_totals(model, &sub, b.as_deref(), imp.as_deref(), comp.len());
+        let poly = weigh_supports(comp.len(), &totals);
+        for (k, c) in poly.0.iter().enumerate() {
+            total.0[k] = total.0[k].add(c);
+        }
+    }
+    Ok(total)
+}
+
+/// Whether [`oracle_polynomial`] accepts this Gram matrix.
+pub fn oracle_applies<F: Scalar>(gram: &Mat<F>) -> bool {
+    components(gram).iter().all(|c| c.len() <= ORACLE_MAX_N)
 }
 
 /// `sum_k T_k s^k (1-s)^{n-k}` expanded in powers of `s`, for the given totals `T_0..T_K`.

@@ -1,0 +1,403 @@
+//! The bounds engine: every lower and upper bound on the optimal loss `L*(s) = inf_W L(W; s)`,
+//! exact, in one registry (THEORY.md, "Constants" to "Theorem 3").
+//!
+//! A bound is one item implementing [`Bound`]; [`registry`] lists them, and everything that
+//! iterates over bounds (the `bounds` command, the tests, the tables) takes them from there.
+//! Lower bounds state a first-order value; at a density they are lifted by the single-support
+//! lemma `L(W; s) >= s (1-s)^{n-1} L1(W)` ([`single_support`]). Upper bounds are exact losses of
+//! explicit rational witnesses ([`crate::constructions`]).
+
+use crate::arith::{Ring, Scalar};
+use crate::constructions::{Construction, Family};
+use crate::error::{Error, Result};
+use crate::gegenbauer::kappa;
+use crate::loss::{first_order, power_loss, power_loss_exact, power_loss_polynomial};
+use crate::model::{Activation, Model, Weights, check_sizes};
+use crate::oracle::{oracle_applies, oracle_polynomial};
+use crate::sturm::smallest_root;
+use num_bigint::BigInt;
+use num_rational::BigRational;
+use rayon::prelude::*;
+
+fn q(n: i64, d: i64) -> BigRational {
+    BigRational::new(BigInt::from(n), BigInt::from(d))
+}
+
+/// `c_p = mu_{p+1}^2 / mu_{2p}`: the most loss one isolated feature can save
+/// (`l(d) >= mu_2 - c_p`, equality at `d^p = mu_{p+1} / mu_{2p}`).
+pub fn c_p(model: &Model) -> BigRational {
+    let a = model.mu(model.p + 1);
+    &a * &a / model.mu(2 * model.p)
+}
+
+/// The single-support factor `s (1-s)^{n-1}`: the probability of exactly one given feature
+/// active, which turns any first-order lower bound into one at density `s`.
+pub fn single_support(s: &BigRational, n: usize) -> BigRational {
+    s * Ring::pow(&(q(1, 1) - s), (n - 1) as u32)
+}
+
+/// A model with its sizes: `n` features in `m` hidden dimensions.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub struct Setting {
+    pub model: Model,
+    pub n: usize,
+    pub m: usize,
+}
+
+impl Setting {
+    pub fn new(model: Model, n: usize, m: usize) -> Result<Self> {
+        check_sizes(n, m)?;
+        Ok(Setting { model, n, m })
+    }
+}
+
+/// Lower or upper.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Side {
+    Lower,
+    Upper,
+}
+
+impl Side {
+    pub fn name(self) -> &'static str {
+        match self {
+            Side::Lower => "lower",
+            Side::Upper => "upper",
+        }
+    }
+}
+
+/// A bound's value, with the witness `W` for an upper bound.
+#[derive(Clone, Debug)]
+pub struct Value {
+    pub value: BigRational,
+    pub witness: Option<Weights>,
+    /// Which member of a family gave the value (e.g. `regular-polygon-r2 (N=5)`).
+    pub detail: Option<String>,
+}
+
+impl Value {
+    fn plain(value: BigRational) -> Self {
+        Value { value, witness: None, detail: None }
+    }
+}
+
+/// One bound of the registry.
+pub trait Bound: Send + Sync {
+    fn name(&self) -> &'static str;
+    fn side(&self) -> Side;
+    /// When it applies, in words.
+    fn statement(&self) -> &'static str;
+    /// The bound on the first-order coefficient `L1* = lim_{s->0} L*(s)/s` (`None`: not applicable).
+    fn first_order(&self, st: &Setting) -> Option<Value>;
+    /// The bound on `L*(s)` at density `s` (`None`: not applicable, or no exact value).
+    fn at_density(&self, st: &Setting, s: &BigRational) -> Option<Value>;
+}
+
+/// Lower bound for every activation: each feature saves at most `c_p`, `L1 >= n (mu_2 - c_p)`.
+pub struct SelfBound;
+
+impl Bound for SelfBound {
+    fn name(&self) -> &'static str {
+        "self"
+    }
+    fn side(&self) -> Side {
+        Side::Lower
+    }
+    fn statement(&self) -> &'static str {
+        "both activations, all n, m, p: L1 >= n (mu_2 - c_p)"
+    }
+    fn first_order(&self, st: &Setting) -> Option<Value> {
+        Some(Value::plain(q(st.n as i64, 1) * (st.model.mu(2) - c_p(&st.model))))
+    }
+    fn at_density(&self, st: &Setting, s: &BigRational) -> Option<Value> {
+        lift(self, st, s)
+    }
+}
+
+/// Theorem 1 (power): `L1 >= n mu_2 - c_p min(n, kappa_{m,p})`.
+pub struct Theorem1;
+
+/// Theorem 1's value `n mu_2 - c_p min(n, kappa_{m,p})`.
+pub fn theorem1_first_order(model: &Model, n: usize, m: usize) -> BigRational {
+    let nq = q(n as i64, 1);
+    let cap = kappa(m, model.p);
+    let eff = if nq < cap { nq.clone() } else { cap };
+    nq * model.mu(2) - c_p(model) * eff
+}
+
+impl Bound for Theorem1 {
+    fn name(&self) -> &'static str {
+        "theorem1"
+    }
+    fn side(&self) -> Side {
+        Side::Lower
+    }
+    fn statement(&self) -> &'static str {
+        "power activation: L1 >= n mu_2 - c_p min(n, kappa_{m,p})"
+    }
+    fn first_order(&self, st: &Setting) -> Option<Value> {
+        (st.model.act == Activation::Power)
+            .then(|| Value::plain(theorem1_first_order(&st.model, st.n, st.m)))
+    }
+    fn at_density(&self, st: &Setting, s: &BigRational) -> Option<Value> {
+        lift(self, st, s)
+    }
+}
+
+/// The single-support lemma applied to a first-order lower bound.
+fn lift(bound: &dyn Bound, st: &Setting, s: &BigRational) -> Option<Value> {
+    let v = bound.first_order(st)?;
+    Some(Value::plain(single_support(s, st.n) * v.value))
+}
+
+/// The exact loss of a witness at density `s`, where an exact route exists.
+pub fn exact_loss(model: &Model, w: &Weights, s: &BigRational) -> Option<BigRational> {
+    match model.act {
+        Activation::Power => power_loss_exact(model, w, s).ok(),
+        Activation::Rect => {
+            let g = w.w.gram();
+            oracle_applies(&g).then(|| oracle_polynomial(model, &g, None, None).ok().map(|p| p.eval(s)))?
+        }
+    }
+}
+
+/// The `f64` loss of a witness at density `s` (for tuning), where computable.
+fn float_loss(model: &Model, w: &Weights, s: f64) -> Option<f64> {
+    let g = w.gram::<f64>();
+    match model.act {
+        Activation::Power => Some(power_loss::<f64>(model, &g, None, None, &s)),
+        Activation::Rect => oracle_applies(&g)
+            .then(|| oracle_polynomial(model, &g, None, None).ok().map(|p| p.eval(&s)))?,
+    }
+}
+
+/// An upper bound from one construction family.
+pub struct ConstructionBound(pub Family);
+
+impl ConstructionBound {
+    fn candidates(&self, st: &Setting) -> Vec<Construction> {
+        Construction::of_family(self.0, &st.model, st.n, st.m)
+    }
+
+    /// The first-order witness of each candidate and its exact `L1`; the best one.
+    fn best_first_order(&self, st: &Setting) -> Option<(Construction, Weights, BigRational)> {
+        self.candidates(st)
+            .into_iter()
+            .map(|c| {
+                let w = c.witness(&st.model, st.n, st.m, &c.first_order_scale(&st.model));
+                let l1 = first_order(&st.model, &w.w.gram(), None);
+                (c, w, l1)
+            })
+            .min_by(|a, b| a.2.cmp(&b.2))
+    }
+}
+
+/// Golden-section search for the minimum of a unimodal-ish `f` on `[lo, hi]`.
+fn golden_section(f: impl Fn(f64) -> f64, mut lo: f64, mut hi: f64, iters: usize) -> f64 {
+    let r = (5f64.sqrt() - 1.0) / 2.0;
+    let (mut x1, mut x2) = (hi - r * (hi - lo), lo + r * (hi - lo));
+    let (mut f1, mut f2) = (f(x1), f(x2));
+    for _ in 0..iters {
+        if f1 <= f2 {
+            hi = x2;
+            x2 = x1;
+            f2 = f1;
+            x1 = hi - r * (hi - lo);
+            f1 = f(x1);
+        } else {
+            lo = x1;
+            x1 = x2;
+            f1 = f2;
+            x2 = lo + r * (hi - lo);
+            f2 = f(x2);
+        }
+    }
+    (lo + hi) / 2.0
+}
+
+impl Bound for ConstructionBound {
+    fn name(&self) -> &'static str {
+        self.0.name()
+    }
+    fn side(&self) -> Side {
+        Side::Upper
+    }
+    fn statement(&self) -> &'static str {
+        match self.0 {
+            Family::Orthogonal => "always: orthogonal columns on min(n, m) features",
+            Family::Antipodal => "rect, n > m: antipodal pairs on min(n, 2m) features",
+            Family::Lines2d => "p >= 2, m >= 2, n >= p+1: p+1 equiangular lines in R^2",
+            Family::Polygon => "rect, m >= 2, n >= 3: regular N-gon in R^2, best N <= min(n, 12)",
+            Family::Icosahedron => "m >= 3, n >= 6: icosahedron's 6 diagonals (a design for p <= 2)",
+            Family::Cell24 => "m >= 4, n >= 12: 24-cell's 12 lines (a design for p <= 2)",
+            Family::Cell600 => "m >= 4, n >= 60: 600-cell's 60 lines (a design for p <= 5)",
+            Family::E8 => "m >= 8, n >= 120: E8 roots' 120 lines (a design for p <= 3)",
+        }
+    }
+    fn first_order(&self, st: &Setting) -> Option<Value> {
+        let (c, w, l1) = self.best_first_order(st)?;
+        Some(Value { value: l1, witness: Some(w), detail: Some(c.name) })
+    }
+    /// The witness's scale is tuned for `s` (golden section on the `f64` loss), then its loss
+    /// is computed exactly.
+    fn at_density(&self, st: &Setting, s: &BigRational) -> Option<Value> {
+        let sf = s.to_f64();
+        self.candidates(st)
+            .into_par_iter()
+            .filter_map(|c| {
+                let lam = c.first_order_scale(&st.model);
+                // No exact loss for the rectified activation with too many coupled features.
+                if st.model.act == Activation::Rect
+                    && !oracle_applies(&c.witness(&st.model, st.n, st.m, &lam).w.gram())
+                {
+                    return None;
+                }
+                let at = |mult: f64| {
+                    let m = <f64 as Scalar>::to_rational(&mult).unwrap_or_else(|| q(1, 1));
+                    c.witness(&st.model, st.n, st.m, &(&lam * m))
+                };
+                let best = golden_section(
+                    |x| float_loss(&st.model, &at(x), sf).unwrap_or(f64::INFINITY),
+                    0.05,
+                    1.2,
+                    30,
+                );
+                let w = at(best);
+                let value = exact_loss(&st.model, &w, s)?;
+                Some(Value { value, witness: Some(w), detail: Some(c.name) })
+            })
+            .min_by(|a, b| a.value.cmp(&b.value))
+    }
+}
+
+/// Every registered bound. A new bound is one more item here.
+pub fn registry() -> Vec<Box<dyn Bound>> {
+    let mut out: Vec<Box<dyn Bound>> = vec![Box::new(SelfBound), Box::new(Theorem1)];
+    out.extend(Family::ALL.iter().map(|&f| Box::new(ConstructionBound(f)) as Box<dyn Bound>));
+    out
+}
+
+/// One evaluated bound.
+#[derive(Clone, Debug)]
+pub struct Entry {
+    pub side: Side,
+    pub name: &'static str,
+    pub value: Value,
+}
+
+/// The best lower and upper bound and their ratio.
+#[derive(Clone, Debug)]
+pub struct Best {
+    pub lower: Entry,
+    pub upper: Entry,
+}
+
+impl Best {
+    /// `upper / lower` (`1` when equal, `None` when the lower bound is `0` and the upper is not).
+    pub fn ratio(&self) -> Option<f64> {
+        let (l, u) = (&self.lower.value.value, &self.upper.value.value);
+        if l == u {
+            Some(1.0)
+        } else if l.is_zero() {
+            None
+        } else {
+            Some((u / l).to_f64())
+        }
+    }
+    /// `upper / lower` exactly (`None` when the lower bound is zero).
+    pub fn ratio_exact(&self) -> Option<BigRational> {
+        let (l, u) = (&self.lower.value.value, &self.upper.value.value);
+        (!l.is_zero()).then(|| u / l)
+    }
+}
+
+/// The best of each side among `entries`. Fails if a lower bound exceeds an upper bound (a
+/// refutation: never silently reported).
+pub fn best_of(entries: &[Entry]) -> Result<Best> {
+    let lower = entries
+        .iter()
+        .filter(|e| e.side == Side::Lower)
+        .max_by(|a, b| a.value.value.cmp(&b.value.value))
+        .cloned()
+        .ok_or_else(|| Error::input("no lower bound applies"))?;
+    let upper = entries
+        .iter()
+        .filter(|e| e.side == Side::Upper)
+        .min_by(|a, b| a.value.value.cmp(&b.value.value))
+        .cloned()
+        .ok_or_else(|| Error::input("no upper bound applies"))?;
+    if lower.value.value > upper.value.value {
+        return Err(Error::input(format!(
+            "contradiction: lower bound {} = {} exceeds upper bound {} = {}",
+            lower.name, lower.value.value, upper.name, upper.value.value
+        )));
+    }
+    Ok(Best { lower, upper })
+}
+
+/// Evaluates every registered bound at first order.
+pub fn first_order_entries(st: &Setting) -> Vec<Entry> {
+    registry()
+        .iter()
+        .filter_map(|b| b.first_order(st).map(|value| Entry { side: b.side(), name: b.name(), value }))
+        .collect()
+}
+
+/// Evaluates every registered bound at density `s`.
+pub fn density_entries(st: &Setting, s: &BigRational) -> Vec<Entry> {
+    registry()
+        .par_iter()
+        .filter_map(|b| b.at_density(st, s).map(|value| Entry { side: b.side(), name: b.name(), value }))
+        .collect()
+}
+
+/// Theorem 3 and the crossover: the best non-orthogonal first-order witness `W_U` against every
+/// orthogonal `W`, whose optimum is `O(s) = s (n mu_2 - c_p min(n, m))`.
+#[derive(Clone, Debug)]
+pub struct Crossover {
+    /// Which construction.
+    pub by: String,
+    /// `n mu_2 - c_p min(n, m)`: the no-superposition first-order optimum.
+    pub orthogonal: BigRational,
+    /// The construction's exact `L1`.
+    pub construction: BigRational,
+    /// `(lo, hi]`, of width `<= 1e-12`, holding the smallest density in `(0, 1]` where
+    /// `L(W_U; s) = O(s)`: below it `W_U` beats every orthogonal `W`. `None`: it beats them on all
+    /// of `(0, 1]`.
+    pub bracket: Option<(BigRational, BigRational)>,
+}
+
+/// `n mu_2 - c_p min(n, m)` (Theorem 3).
+pub fn orthogonal_first_order(st: &Setting) -> BigRational {
+    q(st.n as i64, 1) * st.model.mu(2) - c_p(&st.model) * q(st.n.min(st.m) as i64, 1)
+}
+
+/// The crossover density of the best superposing construction, located exactly (Sturm), when a
+/// construction beats the orthogonal optimum at first order and its loss polynomial is exact.
+pub fn crossover(st: &Setting, first: &[Entry]) -> Option<Crossover> {
+    let ortho = orthogonal_first_order(st);
+    let best = first
+        .iter()
+        .filter(|e| e.side == Side::Upper && e.name != Family::Orthogonal.name())
+        .min_by(|a, b| a.value.value.cmp(&b.value.value))?;
+    if best.value.value >= ortho {
+        return None;
+    }
+    let w = best.value.witness.as_ref()?;
+    let poly = match st.model.act {
+        Activation::Power => power_loss_polynomial(&st.model, w).ok()?,
+        Activation::Rect => oracle_polynomial(&st.model, &w.w.gram(), None, None).ok()?,
+    };
+    // D(s) = (O(s) - U(s)) / s = ortho - U_1 - U_2 s - ...; D(0) > 0.
+    let mut d = crate::arith::Poly(poly.0.iter().skip(1).map(|c| -c.clone()).collect());
+    d.0[0] += &ortho;
+    let width = q(1, 1_000_000_000_000);
+    let bracket = smallest_root(&d, &q(0, 1), &q(1, 1), &width);
+    Some(Crossover {
+        by: best.value.detail.clone().unwrap_or_else(|| best.name.to_string()),
+        orthogonal: ortho,
+        construction: best.value.value.clone(),
+        bracket,
+    })
+}
