@@ -17,8 +17,10 @@
 //! `L1* = n mu_2 - c_p kappa_{m,p}`: Theorem 1 is attained. Irrational numbers enter in two places
 //! only: coordinates (`cos(k pi/N)`, the golden ratio), replaced by rationals (unit circle points
 //! from rational `tan(theta/2)`, Fibonacci ratios), and `rho_k = (a_k / |u_k|^{2p})^{1/(2p)}`,
-//! rounded to [`ROOT_BITS`] bits. Since an exact design is a minimiser of `L1`, both errors enter
-//! the loss quadratically. The witness is rational, so its loss is computed exactly.
+//! rounded to [`ROOT_BITS`] bits; the witness's entries are then rounded to [`WITNESS_BITS`] bits.
+//! Since an exact design is a minimiser of `L1`, these errors enter its loss quadratically
+//! (about `2^-100`); for other constructions they enter linearly (about `2^-50`). Either way the
+//! witness is rational, so its loss is computed exactly and the upper bound is rigorous.
 
 use crate::arith::{Ring, Scalar};
 use crate::gegenbauer::alpha;
@@ -106,9 +108,16 @@ pub struct Construction {
     pub omega: Vec<BigRational>,
 }
 
-/// A rational approximation of `(cos theta, sin theta)` lying exactly on the unit circle:
-/// `((1 - t^2)/(1 + t^2), 2t/(1 + t^2))` with `t` the `f64` value of `tan(theta/2)`, `|theta| <= pi/2`.
-fn circle_point(theta: f64) -> Vec<BigRational> {
+/// `(cos theta, sin theta)` for `theta = pi k / d`: exact on the axes; otherwise a rational
+/// point exactly on the unit circle, `((1 - t^2)/(1 + t^2), 2t/(1 + t^2))` with `t` the `f64`
+/// value of `tan(theta/2)`, `|theta| <= pi/2` (directions in the left half plane are negated).
+fn circle_point(k: usize, d: usize) -> Vec<BigRational> {
+    if (2 * k) % d == 0 {
+        let quarter = (2 * k / d) % 4; // theta = quarter * pi/2
+        let (c, s) = [(1, 0), (0, 1), (-1, 0), (0, -1)][quarter];
+        return vec![q(c, 1), q(s, 1)];
+    }
+    let theta = std::f64::consts::PI * k as f64 / d as f64;
     let (flip, theta) = if theta.cos() < 0.0 { (true, theta - std::f64::consts::PI) } else { (false, theta) };
     let t = <f64 as Scalar>::to_rational(&(theta / 2.0).tan()).expect("finite");
     let one = q(1, 1);
@@ -218,7 +227,7 @@ impl Construction {
                     return Vec::new(); // p = 1: two orthogonal lines, the orthogonal family
                 }
                 let dirs = (0..big_n)
-                    .map(|k| circle_point(k as f64 * std::f64::consts::PI / big_n as f64))
+                    .map(|k| circle_point(k, big_n))
                     .collect();
                 vec![Self::equal(family, format!("{} (N={big_n})", family.name()), 2, dirs)]
             }
@@ -229,7 +238,7 @@ impl Construction {
                 (3..=n.min(12))
                     .map(|big_n| {
                         let dirs = (0..big_n)
-                            .map(|k| circle_point(2.0 * k as f64 * std::f64::consts::PI / big_n as f64))
+                            .map(|k| circle_point(2 * k, big_n))
                             .collect();
                         Self::equal(family, format!("{} (N={big_n})", family.name()), 2, dirs)
                     })
