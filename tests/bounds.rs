@@ -274,3 +274,32 @@ fn registry_is_well_formed() {
     // The single-support lift.
     assert_eq!(bounds::single_support(&q(1, 2), 3), q(1, 8));
 }
+
+/// Each design family's even Gegenbauer moments vanish up to its strength (to the rounding of
+/// its witness) and not beyond it.
+#[test]
+fn every_family_is_a_design_of_its_strength() {
+    let tiny = q(1, 10i64.pow(12)) * q(1, 10i64.pow(12));
+    for (fam, strength, n, m) in [
+        (Family::Orthogonal, 1, 3, 3),
+        (Family::Lines2d, 3, 4, 2),
+        (Family::Icosahedron, 2, 6, 3),
+        (Family::Cell24, 2, 12, 4),
+        (Family::Cell600, 5, 60, 4),
+        (Family::E8, 3, 120, 8),
+    ] {
+        // Build at p = strength (for Lines2d this fixes N = p + 1), test moments up to 2p + 2.
+        let model = Model::new(Activation::Power, strength, Values::Uniform).unwrap();
+        let c = &Construction::of_family(fam, &model, n, m)[0];
+        assert_eq!(c.dirs.len(), n, "{}", c.name);
+        let w = c.witness(&model, n, m, &c.first_order_scale(&model));
+        for (k, v) in even_moments(&w.w.gram(), c.dim, strength + 1) {
+            let abs = if v < q(0, 1) { -v.clone() } else { v.clone() };
+            if k <= 2 * strength as usize {
+                assert!(abs < tiny, "{}: moment {k} = {}", c.name, v.to_f64());
+            } else {
+                assert!(abs > q(1, 10_000), "{}: moment {k} = {} should not vanish", c.name, v.to_f64());
+            }
+        }
+    }
+}

@@ -127,3 +127,39 @@ fn bad_inputs_are_refused_cleanly() {
     refused(&["loss", "--act", "rect", "--p", "1", "--density", "1/2", "--samples", "1000000000"], ok, "limit");
     refused(&["loss", "--act", "power", "--p", "2", "--density", "1/2", "--weights", "/nonexistent/w.json"], None, "No such file");
 }
+
+#[test]
+fn bounds_json_has_the_documented_shape() {
+    let out = bin()
+        .args(["bounds", "--act", "power", "--p", "2", "--n", "3", "--m", "2", "--density", "1/100", "--json"])
+        .output()
+        .unwrap();
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    let v: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    let first = &v["first_order"];
+    assert_eq!(first["lower"]["value"], "1/6");
+    assert_eq!(first["lower"]["by"], "theorem1");
+    assert!((first["ratio"].as_f64().unwrap() - 1.0).abs() < 1e-15);
+    let witness = first["upper"]["witness"].as_array().unwrap();
+    assert_eq!(witness.len(), 2, "m rows");
+    assert!(witness.iter().all(|row| row.as_array().unwrap().len() == 3 && row[0].is_string()));
+    let dens = &v["at_density"];
+    assert!(dens["ratio"].as_f64().unwrap() > 1.0);
+    assert_eq!(dens["lower"]["value"], "3267/2000000");
+    let all = v["all"].as_array().unwrap();
+    assert!(all.iter().any(|e| e["kind"] == "lower" && e["name"] == "theorem1"));
+    assert!(all.iter().any(|e| e["kind"] == "upper" && e["name"] == "orthogonal"));
+    assert!(v["crossover"]["bracket"].is_array());
+}
+
+#[test]
+fn bounds_refuses_bad_arguments() {
+    refused(&["bounds", "--act", "power", "--p", "2", "--n", "0", "--m", "2"], None, "n (features)");
+    refused(&["bounds", "--act", "power", "--p", "2", "--n", "3", "--m", "0"], None, "m (hidden");
+    refused(&["bounds", "--act", "sigmoid", "--p", "2", "--n", "3", "--m", "2"], None, "invalid value");
+    refused(&["bounds", "--act", "power", "--p", "2", "--n", "3", "--m", "2", "--density", "0"], None, "density");
+    refused(&["bounds", "--act", "power", "--p", "2", "--n", "3", "--m", "2", "--density", "2"], None, "density");
+    refused(&["bounds", "--act", "power", "--p", "2", "--n", "-3", "--m", "2"], None, "unexpected argument");
+    refused(&["bounds", "--act", "power", "--p", "0", "--n", "3", "--m", "2"], None, "at least 1");
+    refused(&["bounds", "--act", "power", "--p", "2", "--n", "9999", "--m", "2"], None, "at most 512");
+}
