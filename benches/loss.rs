@@ -20,7 +20,14 @@ fn setup(n: usize, m: usize) -> (Weights, Mat<f64>) {
         cols: n,
         data: data.iter().map(|x| x.to_rational().unwrap()).collect(),
     });
-    (exact, Mat { rows: m, cols: n, data })
+    (
+        exact,
+        Mat {
+            rows: m,
+            cols: n,
+            data,
+        },
+    )
 }
 
 fn model() -> Model {
@@ -98,8 +105,14 @@ fn ratios() {
     });
     eprintln!("\nratios (n=32, m=8, p=3; fastest of repeated runs):");
     eprintln!("  exact fraction-free: {:.3} ms", exact * 1e3);
-    eprintln!("  exact / f64                       = {:8.1}", exact / float);
-    eprintln!("  num-rational generic / exact      = {:8.1}", generic / exact);
+    eprintln!(
+        "  exact / f64                       = {:8.1}",
+        exact / float
+    );
+    eprintln!(
+        "  num-rational generic / exact      = {:8.1}",
+        generic / exact
+    );
     #[cfg(feature = "rug")]
     {
         let gr = w.gram::<rug::Rational>();
@@ -107,8 +120,14 @@ fn ratios() {
         let rug_t = best_of(5, || {
             black_box(power_loss::<rug::Rational>(&model, &gr, None, None, &sr));
         });
-        eprintln!("  rug generic / exact               = {:8.2}", rug_t / exact);
-        eprintln!("  num-rational generic / rug        = {:8.1}", generic / rug_t);
+        eprintln!(
+            "  rug generic / exact               = {:8.2}",
+            rug_t / exact
+        );
+        eprintln!(
+            "  num-rational generic / rug        = {:8.1}",
+            generic / rug_t
+        );
     }
     let mut prev: Option<(usize, f64)> = None;
     for n in [8, 16, 32, 64, 128] {

@@ -500,7 +500,8 @@ fn parse_decimal(t: &str) -> Result<BigRational, String> {
     if int_part.is_empty() && frac_part.is_empty() {
         return Err(bad());
     }
-    if !int_part.bytes().all(|b| b.is_ascii_digit()) || !frac_part.bytes().all(|b| b.is_ascii_digit())
+    if !int_part.bytes().all(|b| b.is_ascii_digit())
+        || !frac_part.bytes().all(|b| b.is_ascii_digit())
     {
         return Err(bad());
     }
@@ -536,12 +537,12 @@ pub fn fmt_decimal(x: f64) -> String {
     if (1e-4..1e9).contains(&a) {
         let digits = (11 - a.log10().floor() as i32).clamp(0, 16) as usize;
         let s = format!("{x:.digits$}");
-        let s = if s.contains('.') {
+
+        if s.contains('.') {
             s.trim_end_matches('0').trim_end_matches('.').to_string()
         } else {
             s
-        };
-        s
+        }
     } else {
         format!("{x:.11e}")
     }
@@ -574,7 +575,9 @@ mod tests {
         assert_eq!(parse_rational("2E2").unwrap(), q(200, 1));
         assert_eq!(parse_rational(".5").unwrap(), q(1, 2));
         assert_eq!(parse_rational("7").unwrap(), q(7, 1));
-        for bad in ["", "1/0", "abc", "1e99999", "--1", "1.2.3", "nan", "inf", "1/x", "."] {
+        for bad in [
+            "", "1/0", "abc", "1e99999", "--1", "1.2.3", "nan", "inf", "1/x", ".",
+        ] {
             assert!(parse_rational(bad).is_err(), "{bad:?} was accepted");
         }
     }

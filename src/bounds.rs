@@ -78,7 +78,11 @@ pub struct Value {
 
 impl Value {
     fn plain(value: BigRational) -> Self {
-        Value { value, witness: None, detail: None }
+        Value {
+            value,
+            witness: None,
+            detail: None,
+        }
     }
 }
 
@@ -108,7 +112,9 @@ impl Bound for SelfBound {
         "both activations, all n, m, p: L1 >= n (mu_2 - c_p)"
     }
     fn first_order(&self, st: &Setting) -> Option<Value> {
-        Some(Value::plain(q(st.n as i64, 1) * (st.model.mu(2) - c_p(&st.model))))
+        Some(Value::plain(
+            q(st.n as i64, 1) * (st.model.mu(2) - c_p(&st.model)),
+        ))
     }
     fn at_density(&self, st: &Setting, s: &BigRational) -> Option<Value> {
         lift(self, st, s)
@@ -157,7 +163,11 @@ pub fn exact_loss(model: &Model, w: &Weights, s: &BigRational) -> Option<BigRati
         Activation::Power => power_loss_exact(model, w, s).ok(),
         Activation::Rect => {
             let g = w.w.gram();
-            oracle_applies(&g).then(|| oracle_polynomial(model, &g, None, None).ok().map(|p| p.eval(s)))?
+            oracle_applies(&g).then(|| {
+                oracle_polynomial(model, &g, None, None)
+                    .ok()
+                    .map(|p| p.eval(s))
+            })?
         }
     }
 }
@@ -167,8 +177,11 @@ fn float_loss(model: &Model, w: &Weights, s: f64) -> Option<f64> {
     let g = w.gram::<f64>();
     match model.act {
         Activation::Power => Some(power_loss::<f64>(model, &g, None, None, &s)),
-        Activation::Rect => oracle_applies(&g)
-            .then(|| oracle_polynomial(model, &g, None, None).ok().map(|p| p.eval(&s)))?,
+        Activation::Rect => oracle_applies(&g).then(|| {
+            oracle_polynomial(model, &g, None, None)
+                .ok()
+                .map(|p| p.eval(&s))
+        })?,
     }
 }
 
@@ -229,7 +242,9 @@ impl Bound for ConstructionBound {
             Family::Antipodal => "rect, n > m: antipodal pairs on min(n, 2m) features",
             Family::Lines2d => "p >= 2, m >= 2, n >= p+1: p+1 equiangular lines in R^2",
             Family::Polygon => "rect, m >= 2, n >= 3: regular N-gon in R^2, best N <= min(n, 12)",
-            Family::Icosahedron => "m >= 3, n >= 6: icosahedron's 6 diagonals (a design for p <= 2)",
+            Family::Icosahedron => {
+                "m >= 3, n >= 6: icosahedron's 6 diagonals (a design for p <= 2)"
+            }
             Family::Cell24 => "m >= 4, n >= 12: 24-cell's 12 lines (a design for p <= 2)",
             Family::Cell600 => "m >= 4, n >= 60: 600-cell's 60 lines (a design for p <= 5)",
             Family::E8 => "m >= 8, n >= 120: E8 roots' 120 lines (a design for p <= 3)",
@@ -237,7 +252,11 @@ impl Bound for ConstructionBound {
     }
     fn first_order(&self, st: &Setting) -> Option<Value> {
         let (c, w, l1) = self.best_first_order(st)?;
-        Some(Value { value: l1, witness: Some(w), detail: Some(c.name) })
+        Some(Value {
+            value: l1,
+            witness: Some(w),
+            detail: Some(c.name),
+        })
     }
     /// The witness's scale is tuned for `s` (golden section on the `f64` loss), then its loss
     /// is computed exactly.
@@ -265,7 +284,11 @@ impl Bound for ConstructionBound {
                 );
                 let w = at(best);
                 let value = exact_loss(&st.model, &w, s)?;
-                Some(Value { value, witness: Some(w), detail: Some(c.name) })
+                Some(Value {
+                    value,
+                    witness: Some(w),
+                    detail: Some(c.name),
+                })
             })
             .min_by(|a, b| a.value.cmp(&b.value))
     }
@@ -274,7 +297,11 @@ impl Bound for ConstructionBound {
 /// Every registered bound. A new bound is one more item here.
 pub fn registry() -> Vec<Box<dyn Bound>> {
     let mut out: Vec<Box<dyn Bound>> = vec![Box::new(SelfBound), Box::new(Theorem1)];
-    out.extend(Family::ALL.iter().map(|&f| Box::new(ConstructionBound(f)) as Box<dyn Bound>));
+    out.extend(
+        Family::ALL
+            .iter()
+            .map(|&f| Box::new(ConstructionBound(f)) as Box<dyn Bound>),
+    );
     out
 }
 
@@ -340,7 +367,13 @@ pub fn best_of(entries: &[Entry]) -> Result<Best> {
 pub fn first_order_entries(st: &Setting) -> Vec<Entry> {
     registry()
         .iter()
-        .filter_map(|b| b.first_order(st).map(|value| Entry { side: b.side(), name: b.name(), value }))
+        .filter_map(|b| {
+            b.first_order(st).map(|value| Entry {
+                side: b.side(),
+                name: b.name(),
+                value,
+            })
+        })
         .collect()
 }
 
@@ -348,7 +381,13 @@ pub fn first_order_entries(st: &Setting) -> Vec<Entry> {
 pub fn density_entries(st: &Setting, s: &BigRational) -> Vec<Entry> {
     registry()
         .par_iter()
-        .filter_map(|b| b.at_density(st, s).map(|value| Entry { side: b.side(), name: b.name(), value }))
+        .filter_map(|b| {
+            b.at_density(st, s).map(|value| Entry {
+                side: b.side(),
+                name: b.name(),
+                value,
+            })
+        })
         .collect()
 }
 
@@ -395,7 +434,11 @@ pub fn crossover(st: &Setting, first: &[Entry]) -> Option<Crossover> {
     let width = q(1, 1_000_000_000_000);
     let bracket = smallest_root(&d, &q(0, 1), &q(1, 1), &width);
     Some(Crossover {
-        by: best.value.detail.clone().unwrap_or_else(|| best.name.to_string()),
+        by: best
+            .value
+            .detail
+            .clone()
+            .unwrap_or_else(|| best.name.to_string()),
         orthogonal: ortho,
         construction: best.value.value.clone(),
         bracket,

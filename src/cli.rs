@@ -25,7 +25,8 @@ pub struct Cli {
 
 #[derive(Subcommand, Debug)]
 enum Command {
-    /// The exact expected loss of a given W (rectified with n > 8: a Monte Carlo estimate).
+    /// The exact expected loss of a given W (rectified with more than 8 coupled features: a
+    /// Monte Carlo estimate).
     Loss(LossArgs),
     /// Every applicable lower and upper bound on the optimal loss, exact, with witnesses.
     Bounds(BoundsArgs),
@@ -69,7 +70,7 @@ struct LossArgs {
     /// Print JSON instead of text.
     #[arg(long)]
     json: bool,
-    /// Monte Carlo samples (rectified with n > 8, or with --monte-carlo).
+    /// Monte Carlo samples (rectified beyond the exact route, or with --monte-carlo).
     #[arg(long, default_value_t = 200_000)]
     samples: usize,
     /// Seed of the Monte Carlo estimate.
@@ -113,7 +114,10 @@ pub fn main() -> i32 {
     match run(cli) {
         Ok(out) => {
             let mut stdout = std::io::stdout().lock();
-            match stdout.write_all(out.as_bytes()).and_then(|_| stdout.flush()) {
+            match stdout
+                .write_all(out.as_bytes())
+                .and_then(|_| stdout.flush())
+            {
                 Ok(()) => 0,
                 Err(e) if e.kind() == std::io::ErrorKind::BrokenPipe => 0,
                 Err(e) => {
@@ -203,7 +207,10 @@ fn loss_command(args: &LossArgs) -> Result<String> {
             obj.insert("constant_term".into(), exact_json(&poly.coeff(0)));
         }
         obj.insert("first_order".into(), exact_json(&report.first_order));
-        obj.insert("first_order_float".into(), json!(report.first_order.to_f64()));
+        obj.insert(
+            "first_order_float".into(),
+            json!(report.first_order.to_f64()),
+        );
         if let Some(est) = &report.estimate {
             obj.insert("loss_estimate".into(), json!(est.mean));
             obj.insert("std_error".into(), json!(est.std_error));
@@ -214,8 +221,16 @@ fn loss_command(args: &LossArgs) -> Result<String> {
     }
     let mut out = format!(
         "model: {model}; n = {n} features, m = {m} hidden dimensions{}{}\ndensity s = {}\n",
-        if weights.bias.is_some() { ", with bias" } else { "" },
-        if weights.importance.is_some() { ", with importance weights" } else { "" },
+        if weights.bias.is_some() {
+            ", with bias"
+        } else {
+            ""
+        },
+        if weights.importance.is_some() {
+            ", with importance weights"
+        } else {
+            ""
+        },
         exact_text(s),
     );
     if let Some(l) = &report.exact {
@@ -245,7 +260,9 @@ fn loss_command(args: &LossArgs) -> Result<String> {
 
 /// The witness `W` as `m` rows of `"a/b"` strings.
 fn witness_json(w: &Weights) -> serde_json::Value {
-    let rows: Vec<Vec<String>> = (0..w.m()).map(|r| w.w.row(r).iter().map(fmt_exact).collect()).collect();
+    let rows: Vec<Vec<String>> = (0..w.m())
+        .map(|r| w.w.row(r).iter().map(fmt_exact).collect())
+        .collect();
     json!(rows)
 }
 
@@ -254,11 +271,12 @@ fn best_json(best: &Best) -> serde_json::Value {
         let mut o = serde_json::Map::new();
         o.insert("value".into(), exact_json(&e.value.value));
         o.insert("float".into(), json!(e.value.value.to_f64()));
-        o.insert("by".into(), json!(e.value.detail.clone().unwrap_or_else(|| e.name.to_string())));
-        if with_witness {
-            if let Some(w) = &e.value.witness {
-                o.insert("witness".into(), witness_json(w));
-            }
+        o.insert(
+            "by".into(),
+            json!(e.value.detail.clone().unwrap_or_else(|| e.name.to_string())),
+        );
+        if with_witness && let Some(w) = &e.value.witness {
+            o.insert("witness".into(), witness_json(w));
         }
         serde_json::Value::Object(o)
     };
@@ -376,9 +394,17 @@ fn bounds_command(args: &BoundsArgs) -> Result<String> {
         format!(
             "  best lower: {} by {}\n  best upper: {} by {}\n  ratio upper/lower: {}\n",
             short_text(&best.lower.value.value),
-            best.lower.value.detail.clone().unwrap_or_else(|| best.lower.name.to_string()),
+            best.lower
+                .value
+                .detail
+                .clone()
+                .unwrap_or_else(|| best.lower.name.to_string()),
             short_text(&best.upper.value.value),
-            best.upper.value.detail.clone().unwrap_or_else(|| best.upper.name.to_string()),
+            best.upper
+                .value
+                .detail
+                .clone()
+                .unwrap_or_else(|| best.upper.name.to_string()),
             ratio_text(best)
         )
     };
@@ -407,7 +433,9 @@ fn bounds_command(args: &BoundsArgs) -> Result<String> {
                 None => "  and beats every orthogonal W at all densities in (0, 1]\n".into(),
             };
         }
-        None => out += "\nno superposing construction beats the orthogonal optimum at first order\n",
+        None => {
+            out += "\nno superposing construction beats the orthogonal optimum at first order\n"
+        }
     }
     Ok(out)
 }

@@ -112,13 +112,17 @@ pub struct Construction {
 /// point exactly on the unit circle, `((1 - t^2)/(1 + t^2), 2t/(1 + t^2))` with `t` the `f64`
 /// value of `tan(theta/2)`, `|theta| <= pi/2` (directions in the left half plane are negated).
 fn circle_point(k: usize, d: usize) -> Vec<BigRational> {
-    if (2 * k) % d == 0 {
+    if (2 * k).is_multiple_of(d) {
         let quarter = (2 * k / d) % 4; // theta = quarter * pi/2
         let (c, s) = [(1, 0), (0, 1), (-1, 0), (0, -1)][quarter];
         return vec![q(c, 1), q(s, 1)];
     }
     let theta = std::f64::consts::PI * k as f64 / d as f64;
-    let (flip, theta) = if theta.cos() < 0.0 { (true, theta - std::f64::consts::PI) } else { (false, theta) };
+    let (flip, theta) = if theta.cos() < 0.0 {
+        (true, theta - std::f64::consts::PI)
+    } else {
+        (false, theta)
+    };
     let t = <f64 as Scalar>::to_rational(&(theta / 2.0).tan()).expect("finite");
     let one = q(1, 1);
     let den = &one + &t * &t;
@@ -164,7 +168,11 @@ fn lines(vectors: Vec<Vec<BigRational>>) -> Vec<Vec<BigRational>> {
     for v in vectors {
         let first = v.iter().find(|x| !x.is_zero()).cloned();
         let Some(first) = first else { continue };
-        let v = if first < q(0, 1) { v.iter().map(|x| -x.clone()).collect() } else { v };
+        let v = if first < q(0, 1) {
+            v.iter().map(|x| -x.clone()).collect()
+        } else {
+            v
+        };
         if !out.contains(&v) {
             out.push(v);
         }
@@ -181,7 +189,10 @@ fn even_permutations4() -> Vec<[usize; 4]> {
                     let p = [a, b, c, d];
                     let distinct = (0..4).all(|i| (i + 1..4).all(|j| p[i] != p[j]));
                     if distinct {
-                        let inversions = (0..4).flat_map(|i| (i + 1..4).map(move |j| (i, j))).filter(|&(i, j)| p[i] > p[j]).count();
+                        let inversions = (0..4)
+                            .flat_map(|i| (i + 1..4).map(move |j| (i, j)))
+                            .filter(|&(i, j)| p[i] > p[j])
+                            .count();
                         if inversions % 2 == 0 {
                             out.push(p);
                         }
@@ -196,7 +207,13 @@ fn even_permutations4() -> Vec<[usize; 4]> {
 impl Construction {
     fn equal(family: Family, name: String, dim: usize, dirs: Vec<Vec<BigRational>>) -> Self {
         let omega = vec![q(1, 1); dirs.len()];
-        Construction { family, name, dim, dirs, omega }
+        Construction {
+            family,
+            name,
+            dim,
+            dirs,
+            omega,
+        }
     }
 
     /// The constructions of a family that fit `n` features in `m` dimensions (several for the
@@ -204,13 +221,20 @@ impl Construction {
     pub fn of_family(family: Family, model: &Model, n: usize, m: usize) -> Vec<Construction> {
         let p = model.p;
         let unit = |k: usize, d: usize, sign: i64| -> Vec<BigRational> {
-            (0..d).map(|i| if i == k { q(sign, 1) } else { q(0, 1) }).collect()
+            (0..d)
+                .map(|i| if i == k { q(sign, 1) } else { q(0, 1) })
+                .collect()
         };
         let fits = |c: &Construction| c.dim <= m && c.dirs.len() <= n;
         let out: Vec<Construction> = match family {
             Family::Orthogonal => {
                 let k = n.min(m);
-                vec![Self::equal(family, family.name().into(), k, (0..k).map(|i| unit(i, k, 1)).collect())]
+                vec![Self::equal(
+                    family,
+                    family.name().into(),
+                    k,
+                    (0..k).map(|i| unit(i, k, 1)).collect(),
+                )]
             }
             Family::Antipodal => {
                 if model.act != Activation::Rect || n <= m {
@@ -218,7 +242,9 @@ impl Construction {
                 }
                 let k = n.min(2 * m);
                 let d = k.div_ceil(2);
-                let dirs = (0..k).map(|i| unit(i / 2, d, if i % 2 == 0 { 1 } else { -1 })).collect();
+                let dirs = (0..k)
+                    .map(|i| unit(i / 2, d, if i % 2 == 0 { 1 } else { -1 }))
+                    .collect();
                 vec![Self::equal(family, family.name().into(), d, dirs)]
             }
             Family::Lines2d => {
@@ -226,10 +252,13 @@ impl Construction {
                 if big_n < 3 {
                     return Vec::new(); // p = 1: two orthogonal lines, the orthogonal family
                 }
-                let dirs = (0..big_n)
-                    .map(|k| circle_point(k, big_n))
-                    .collect();
-                vec![Self::equal(family, format!("{} (N={big_n})", family.name()), 2, dirs)]
+                let dirs = (0..big_n).map(|k| circle_point(k, big_n)).collect();
+                vec![Self::equal(
+                    family,
+                    format!("{} (N={big_n})", family.name()),
+                    2,
+                    dirs,
+                )]
             }
             Family::Polygon => {
                 if model.act != Activation::Rect {
@@ -237,9 +266,7 @@ impl Construction {
                 }
                 (3..=n.min(12))
                     .map(|big_n| {
-                        let dirs = (0..big_n)
-                            .map(|k| circle_point(2 * k, big_n))
-                            .collect();
+                        let dirs = (0..big_n).map(|k| circle_point(2 * k, big_n)).collect();
                         Self::equal(family, format!("{} (N={big_n})", family.name()), 2, dirs)
                     })
                     .collect()
@@ -274,7 +301,12 @@ impl Construction {
                 for i in 0..4 {
                     vs.push(unit(i, 4, 1));
                 }
-                vs.extend(all_signs(&[half.clone(), half.clone(), half.clone(), half.clone()]));
+                vs.extend(all_signs(&[
+                    half.clone(),
+                    half.clone(),
+                    half.clone(),
+                    half.clone(),
+                ]));
                 let base = [&phi * &half, half.clone(), &half / &phi, q(0, 1)];
                 for perm in even_permutations4() {
                     let v: Vec<BigRational> = perm.iter().map(|&k| base[k].clone()).collect();
@@ -294,7 +326,17 @@ impl Construction {
                 }
                 for mask in 0u32..256 {
                     if mask.count_ones() % 2 == 0 {
-                        vs.push((0..8).map(|k| if mask >> k & 1 == 1 { q(-1, 2) } else { q(1, 2) }).collect());
+                        vs.push(
+                            (0..8)
+                                .map(|k| {
+                                    if mask >> k & 1 == 1 {
+                                        q(-1, 2)
+                                    } else {
+                                        q(1, 2)
+                                    }
+                                })
+                                .collect(),
+                        );
                     }
                 }
                 vec![Self::equal(family, family.name().into(), 8, lines(vs))]
@@ -363,7 +405,10 @@ impl Construction {
     /// Whether this construction attains Theorem 1 (the power activation's design case).
     pub fn is_design_for(&self, model: &Model) -> bool {
         model.act == Activation::Power
-            && self.family.design_strength(model.p).is_some_and(|s| model.p <= s)
+            && self
+                .family
+                .design_strength(model.p)
+                .is_some_and(|s| model.p <= s)
     }
 
     /// The ideal first-order value of a design, `n mu_2 - c_p kappa_{d,p}` (in its own dimension).

@@ -51,10 +51,9 @@ pub fn to_gegenbauer(f: &Poly<BigRational>, m: usize) -> Vec<BigRational> {
 /// `sum_k c_k P_k^{(m)}` back in the monomial basis.
 pub fn from_gegenbauer(coeffs: &[BigRational], m: usize) -> Poly<BigRational> {
     let basis = gegenbauer(m, coeffs.len().saturating_sub(1));
-    coeffs
-        .iter()
-        .zip(&basis)
-        .fold(Poly::zero(), |acc, (c, p)| acc.add(&p.mul(&Poly::constant(c.clone()))))
+    coeffs.iter().zip(&basis).fold(Poly::zero(), |acc, (c, p)| {
+        acc.add(&p.mul(&Poly::constant(c.clone())))
+    })
 }
 
 /// `t^{2p}` in the monomial basis.
@@ -100,11 +99,17 @@ pub fn even_moments(gram: &Mat<BigRational>, m: usize, p: u32) -> Vec<(usize, Bi
                 for (y, &j) in live.iter().enumerate() {
                     let t2 = gram.get(i, j).pow(2) / (gram.get(i, i) * gram.get(j, j));
                     // P_k(t) = sum_r c_{2r} (t^2)^r for even k.
-                    let pk = (0..=half).fold(q(0, 1), |acc, r| acc + basis[k].coeff(2 * r) * Ring::pow(&t2, r as u32));
+                    let pk = (0..=half).fold(q(0, 1), |acc, r| {
+                        acc + basis[k].coeff(2 * r) * Ring::pow(&t2, r as u32)
+                    });
                     sum += &a[x] * &a[y] * pk;
                 }
             }
-            let value = if total.is_zero() { q(0, 1) } else { sum / (&total * &total) };
+            let value = if total.is_zero() {
+                q(0, 1)
+            } else {
+                sum / (&total * &total)
+            };
             (k, value)
         })
         .collect()
@@ -113,7 +118,10 @@ pub fn even_moments(gram: &Mat<BigRational>, m: usize, p: u32) -> Vec<(usize, Bi
 /// `sum_{i,j} G_ij^{2p}` and `alpha_{m,p} (sum_i G_ii^p)^2`: the two sides of the Lemma
 /// (weighted Sidelnikov inequality) `sum_{i,j} <w_i,w_j>^{2p} >= alpha_{m,p} (sum_i |w_i|^{2p})^2`.
 pub fn sidelnikov_sides<F: Scalar>(gram: &Mat<F>, m: usize, p: u32) -> (F, F) {
-    let lhs = gram.data.iter().fold(F::zero(), |acc, g| acc.add(&g.pow(2 * p)));
+    let lhs = gram
+        .data
+        .iter()
+        .fold(F::zero(), |acc, g| acc.add(&g.pow(2 * p)));
     let a = (0..gram.rows).fold(F::zero(), |acc, i| acc.add(&gram.get(i, i).pow(p)));
     (lhs, F::from_rational(&alpha(m, p)).mul(&a).mul(&a))
 }

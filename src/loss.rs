@@ -104,10 +104,10 @@ impl<R: Ring> Convolution<R> {
                 Self::multiply_in(&mut b, &self.t, gij);
             }
         }
-        if let Some(beta) = self.bias.as_ref().map(|bias| &bias[i]) {
-            if !beta.is_zero() {
-                Self::multiply_in(&mut b, &self.e, beta);
-            }
+        if let Some(beta) = self.bias.as_ref().map(|bias| &bias[i])
+            && !beta.is_zero()
+        {
+            Self::multiply_in(&mut b, &self.e, beta);
         }
         b
     }
@@ -181,8 +181,9 @@ fn field_convolution<F: Scalar>(
 ) -> Convolution<F> {
     let p = model.p as usize;
     let k2 = 2 * p;
-    let mu_over_fact =
-        |r: usize| F::from_rational(&(model.mu(r as u32) / BigRational::from_integer(factorial(r as u32))));
+    let mu_over_fact = |r: usize| {
+        F::from_rational(&(model.mu(r as u32) / BigRational::from_integer(factorial(r as u32))))
+    };
     let mut t = vec![F::zero(); k2 + 1];
     for (r, tr) in t.iter_mut().enumerate().skip(1) {
         *tr = s.mul(&mu_over_fact(r));
@@ -234,7 +235,10 @@ fn integral_convolution<R: Ring>(
         .collect();
     let q = common_denominator(&mu_over_fact).lcm(&factorial(k2 as u32));
     let q_rat = BigRational::from_integer(q.clone());
-    let c: Vec<BigInt> = mu_over_fact.iter().map(|x| (x * &q_rat).to_integer()).collect();
+    let c: Vec<BigInt> = mu_over_fact
+        .iter()
+        .map(|x| (x * &q_rat).to_integer())
+        .collect();
     let kappa = s_den * &q;
     // W = V / E with V integral, so G = V^T V / E^2: an integer Gram matrix, no gcds.
     let e_w = common_denominator(&weights.w.data);
@@ -264,7 +268,7 @@ fn integral_convolution<R: Ring>(
     let importance_den = weights
         .importance
         .as_ref()
-        .map_or_else(BigInt::one, |imp| common_denominator(imp));
+        .map_or_else(BigInt::one, common_denominator);
     let j_rat = BigRational::from_integer(importance_den.clone());
     let conv = Convolution {
         p,
@@ -272,11 +276,15 @@ fn integral_convolution<R: Ring>(
         u,
         e,
         g,
-        bias: weights.bias.as_ref().map(|b| b.iter().map(scaled).collect()),
-        weight: weights
-            .importance
+        bias: weights
+            .bias
             .as_ref()
-            .map(|imp| imp.iter().map(|x| embed(&(x * &j_rat).to_integer())).collect()),
+            .map(|b| b.iter().map(scaled).collect()),
+        weight: weights.importance.as_ref().map(|imp| {
+            imp.iter()
+                .map(|x| embed(&(x * &j_rat).to_integer()))
+                .collect()
+        }),
     };
     let scale = Scale {
         lambda: BigRational::from_integer(d * &kappa),
@@ -313,8 +321,7 @@ pub fn power_loss_exact(model: &Model, weights: &Weights, s: &BigRational) -> Re
 /// `L(W; s) = sum_{k=0}^{2p} L_k s^k` (`L_0 = sum I_i b_i^{2p}` is zero without bias).
 pub fn power_loss_polynomial(model: &Model, weights: &Weights) -> Result<Poly<BigRational>> {
     require_power(model)?;
-    let (conv, scale) =
-        integral_convolution(model, weights, Poly::<BigInt>::var(), &BigInt::one());
+    let (conv, scale) = integral_convolution(model, weights, Poly::<BigInt>::var(), &BigInt::one());
     let sums = conv.sums();
     let weight = BigRational::from_integer(sums.weight.coeff(0));
     let coeffs = (0..=2 * model.p as usize)
@@ -325,7 +332,11 @@ pub fn power_loss_polynomial(model: &Model, weights: &Weights) -> Result<Poly<Bi
                 square: BigRational::from_integer(sums.square.coeff(k)),
             };
             // The `s mu_2` term contributes to `s^1` only.
-            let s = if k == 1 { BigRational::one() } else { BigRational::zero() };
+            let s = if k == 1 {
+                BigRational::one()
+            } else {
+                BigRational::zero()
+            };
             at_k.assemble(model.p, &model.mu(2), &s, &scale)
         })
         .collect();
@@ -337,7 +348,8 @@ pub fn power_loss_polynomial(model: &Model, weights: &Weights) -> Result<Poly<Bi
 pub fn self_loss<F: Scalar>(model: &Model, d: &F) -> F {
     let a = model.sigma(d);
     let mu = |k: u32| F::from_rational(&model.mu(k));
-    mu(2).sub(&F::from_i64(2).mul(&mu(model.p + 1)).mul(&a))
+    mu(2)
+        .sub(&F::from_i64(2).mul(&mu(model.p + 1)).mul(&a))
         .add(&mu(2 * model.p).mul(&a).mul(&a))
 }
 
@@ -396,17 +408,27 @@ mod tests {
         assert_eq!(power_loss_exact(&model, &w, &q(1, 2)).unwrap(), expected);
         let slow = power_loss::<BigRational>(&model, &w.gram(), None, None, &q(1, 2));
         assert_eq!(slow, expected);
-        assert_eq!(power_loss_polynomial(&model, &w).unwrap().eval(&q(1, 2)), expected);
+        assert_eq!(
+            power_loss_polynomial(&model, &w).unwrap().eval(&q(1, 2)),
+            expected
+        );
     }
 
     #[test]
     fn single_feature_is_its_self_loss() {
         // n = 1: L = s l(d) exactly.
         let model = Model::new(Activation::Power, 3, Values::Beta(2, 3)).unwrap();
-        let w = Weights::new(Mat { rows: 1, cols: 1, data: vec![q(4, 5)] });
+        let w = Weights::new(Mat {
+            rows: 1,
+            cols: 1,
+            data: vec![q(4, 5)],
+        });
         let s = q(1, 3);
         let d = q(16, 25);
-        assert_eq!(power_loss_exact(&model, &w, &s).unwrap(), &s * self_loss(&model, &d));
+        assert_eq!(
+            power_loss_exact(&model, &w, &s).unwrap(),
+            &s * self_loss(&model, &d)
+        );
     }
 }
 
@@ -456,7 +478,11 @@ pub fn evaluate(
     let (exact, polynomial, first_order) = match model.act {
         Activation::Power => {
             let poly = power_loss_polynomial(model, weights)?;
-            (Some(power_loss_exact(model, weights, s)?), Some(poly.clone()), poly.coeff(1))
+            (
+                Some(power_loss_exact(model, weights, s)?),
+                Some(poly.clone()),
+                poly.coeff(1),
+            )
         }
         Activation::Rect => {
             let first = crate::oracle::first_order_by_supports(model, &gram, bias, importance);
@@ -473,7 +499,11 @@ pub fn evaluate(
             return Err(Error::input("--samples must be at least 2"));
         }
         let g = gram.map(<f64 as Scalar>::from_rational);
-        let to_f = |v: &[BigRational]| v.iter().map(<f64 as Scalar>::from_rational).collect::<Vec<_>>();
+        let to_f = |v: &[BigRational]| {
+            v.iter()
+                .map(<f64 as Scalar>::from_rational)
+                .collect::<Vec<_>>()
+        };
         let (b, imp) = (bias.map(to_f), importance.map(to_f));
         Some(crate::montecarlo::estimate_loss(
             model,

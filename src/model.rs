@@ -19,7 +19,9 @@ pub const MAX_DIM: usize = 512;
 pub const MAX_BETA: u32 = 64;
 
 /// The activation `sigma`.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, clap::ValueEnum, serde::Serialize, serde::Deserialize)]
+#[derive(
+    Clone, Copy, Debug, PartialEq, Eq, Hash, clap::ValueEnum, serde::Serialize, serde::Deserialize,
+)]
 #[serde(rename_all = "lowercase")]
 pub enum Activation {
     /// `sigma(t) = t^p`.
@@ -79,10 +81,8 @@ impl Values {
         match *self {
             Values::Uniform => Some(vec![BigRational::one()]),
             Values::Beta(a, b) => {
-                let norm = BigRational::new(
-                    factorial(a + b - 1),
-                    factorial(a - 1) * factorial(b - 1),
-                );
+                let norm =
+                    BigRational::new(factorial(a + b - 1), factorial(a - 1) * factorial(b - 1));
                 let mut coeffs = vec![BigRational::zero(); (a + b - 1) as usize];
                 for t in 0..b {
                     let sign = if t % 2 == 0 { 1 } else { -1 };
@@ -118,13 +118,14 @@ impl FromStr for Values {
                         "unknown value distribution {other:?} (expected uniform, one or beta:A,B)"
                     ));
                 };
-                let (a, b) = params
-                    .split_once(',')
-                    .ok_or_else(|| format!("beta needs two parameters, as beta:2,3 (got {other:?})"))?;
+                let (a, b) = params.split_once(',').ok_or_else(|| {
+                    format!("beta needs two parameters, as beta:2,3 (got {other:?})")
+                })?;
                 let parse = |t: &str| -> std::result::Result<u32, String> {
-                    let v: u32 = t.trim().parse().map_err(|_| {
-                        format!("beta parameter {t:?} is not a positive integer")
-                    })?;
+                    let v: u32 = t
+                        .trim()
+                        .parse()
+                        .map_err(|_| format!("beta parameter {t:?} is not a positive integer"))?;
                     if v == 0 || v > MAX_BETA {
                         return Err(format!("beta parameter {v} is outside 1..={MAX_BETA}"));
                     }
@@ -197,13 +198,17 @@ impl Density {
     /// From `--density R` (`R` in `(0, 1]`) or `--sparsity S` (`s = 1 - S`).
     pub fn parse(density: Option<&str>, sparsity: Option<&str>) -> Result<Self> {
         let s = match (density, sparsity) {
-            (Some(d), None) => parse_rational(d).map_err(|e| Error::input(format!("--density: {e}")))?,
+            (Some(d), None) => {
+                parse_rational(d).map_err(|e| Error::input(format!("--density: {e}")))?
+            }
             (None, Some(sp)) => {
                 BigRational::one()
                     - parse_rational(sp).map_err(|e| Error::input(format!("--sparsity: {e}")))?
             }
             (Some(_), Some(_)) => {
-                return Err(Error::input("give either --density or --sparsity, not both"));
+                return Err(Error::input(
+                    "give either --density or --sparsity, not both",
+                ));
             }
             (None, None) => return Err(Error::input("give --density R or --sparsity S")),
         };
@@ -337,16 +342,20 @@ impl Weights {
                 _ => {}
             }
             for (c, entry) in row.iter().enumerate() {
-                data.push(json_rational(entry).map_err(|e| Error::input(format!("W[{r}][{c}]: {e}")))?);
+                data.push(
+                    json_rational(entry).map_err(|e| Error::input(format!("W[{r}][{c}]: {e}")))?,
+                );
             }
         }
         let n = n.unwrap_or(0);
         check_sizes(n, rows.len())?;
         let vector = |key: &str| -> Result<Option<Vec<BigRational>>> {
-            let Some(v) = obj.get(key) else { return Ok(None) };
-            let arr = v
-                .as_array()
-                .ok_or_else(|| Error::input(format!("\"{key}\" must be an array of {n} entries")))?;
+            let Some(v) = obj.get(key) else {
+                return Ok(None);
+            };
+            let arr = v.as_array().ok_or_else(|| {
+                Error::input(format!("\"{key}\" must be an array of {n} entries"))
+            })?;
             if arr.len() != n {
                 return Err(Error::input(format!(
                     "\"{key}\" has {} entries; W has n = {n} columns",
@@ -355,16 +364,18 @@ impl Weights {
             }
             arr.iter()
                 .enumerate()
-                .map(|(i, e)| json_rational(e).map_err(|msg| Error::input(format!("{key}[{i}]: {msg}"))))
+                .map(|(i, e)| {
+                    json_rational(e).map_err(|msg| Error::input(format!("{key}[{i}]: {msg}")))
+                })
                 .collect::<Result<Vec<_>>>()
                 .map(Some)
         };
         let bias = vector("b")?;
         let importance = vector("importance")?;
-        if let Some(imp) = &importance {
-            if let Some(i) = imp.iter().position(|x| *x < BigRational::zero()) {
-                return Err(Error::input(format!("importance[{i}] is negative")));
-            }
+        if let Some(imp) = &importance
+            && let Some(i) = imp.iter().position(|x| *x < BigRational::zero())
+        {
+            return Err(Error::input(format!("importance[{i}] is negative")));
         }
         Ok(Weights {
             w: Mat {
@@ -379,7 +390,8 @@ impl Weights {
 
     /// The JSON form [`Weights::from_json`] reads, with exact `"a/b"` strings.
     pub fn to_json(&self) -> serde_json::Value {
-        let strings = |v: &[BigRational]| -> Vec<String> { v.iter().map(|q| q.to_string()).collect() };
+        let strings =
+            |v: &[BigRational]| -> Vec<String> { v.iter().map(|q| q.to_string()).collect() };
         let mut obj = serde_json::Map::new();
         let rows: Vec<Vec<String>> = (0..self.m()).map(|r| strings(self.w.row(r))).collect();
         obj.insert("W".into(), serde_json::json!(rows));

@@ -82,7 +82,11 @@ pub fn estimate_loss(
         })
         .collect();
     let mean = losses.iter().mean();
-    let sd = if losses.len() > 1 { losses.iter().std_dev() } else { f64::NAN };
+    let sd = if losses.len() > 1 {
+        losses.iter().std_dev()
+    } else {
+        f64::NAN
+    };
     Estimate {
         mean,
         std_error: sd / (losses.len() as f64).sqrt(),

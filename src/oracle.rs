@@ -57,7 +57,10 @@ fn merge_key<F: Scalar>(c: &F) -> Option<MergeKey> {
 
 impl<F: Scalar> Terms<F> {
     fn new() -> Self {
-        Terms { terms: Vec::new(), index: std::collections::HashMap::new() }
+        Terms {
+            terms: Vec::new(),
+            index: std::collections::HashMap::new(),
+        }
     }
     fn push(&mut self, q: u32, c: F, coef: F) {
         if coef.is_zero() {
@@ -113,7 +116,11 @@ pub fn expect_ramp<F: Scalar>(model: &Model, a: &[F], c: &F, q: u32, mono: &[u32
                 let a_pows = ak.powers(e as usize + 1);
                 for j in 0..=e {
                     let falling = F::from_bigint(&(&ef / factorial(e - j)));
-                    let sign = if j % 2 == 0 { F::one() } else { F::from_i64(-1) };
+                    let sign = if j % 2 == 0 {
+                        F::one()
+                    } else {
+                        F::from_i64(-1)
+                    };
                     let den = F::from_bigint(&factorial(q + j + 1)).mul(&a_pows[j as usize + 1]);
                     next.push(
                         q + j + 1,
@@ -121,7 +128,11 @@ pub fn expect_ramp<F: Scalar>(model: &Model, a: &[F], c: &F, q: u32, mono: &[u32
                         coef.mul(&sign).mul(&falling).mul(&qf).div(&den),
                     );
                 }
-                let sign = if e % 2 == 0 { F::from_i64(-1) } else { F::one() };
+                let sign = if e.is_multiple_of(2) {
+                    F::from_i64(-1)
+                } else {
+                    F::one()
+                };
                 let den = F::from_bigint(&factorial(q + e + 1)).mul(&a_pows[e as usize + 1]);
                 next.push(
                     q + e + 1,
@@ -230,9 +241,9 @@ pub fn components<F: Scalar>(gram: &Mat<F>) -> Vec<Vec<usize>> {
         let mut k = 0;
         while k < comp.len() {
             let i = comp[k];
-            for j in 0..n {
-                if !seen[j] && !gram.get(i, j).is_zero() {
-                    seen[j] = true;
+            for (j, seen_j) in seen.iter_mut().enumerate() {
+                if !*seen_j && !gram.get(i, j).is_zero() {
+                    *seen_j = true;
                     comp.push(j);
                 }
             }
@@ -254,7 +265,12 @@ pub fn oracle_polynomial<F: Scalar>(
     importance: Option<&[F]>,
 ) -> Result<Poly<F>> {
     let comps = components(gram);
-    if let Some(big) = comps.iter().map(Vec::len).max().filter(|&c| c > ORACLE_MAX_N) {
+    if let Some(big) = comps
+        .iter()
+        .map(Vec::len)
+        .max()
+        .filter(|&c| c > ORACLE_MAX_N)
+    {
         return Err(Error::too_large(format!(
             "the exact support-sum loss takes time growing like 3^k for k coupled features; \
              {big} are coupled here, above the limit {ORACLE_MAX_N}"
@@ -262,7 +278,9 @@ pub fn oracle_polynomial<F: Scalar>(
     }
     let mut total = Poly(vec![F::zero(); gram.rows + 1]);
     for comp in comps {
-        let sub = Mat::from_fn(comp.len(), comp.len(), |a, b| gram.get(comp[a], comp[b]).clone());
+        let sub = Mat::from_fn(comp.len(), comp.len(), |a, b| {
+            gram.get(comp[a], comp[b]).clone()
+        });
         let pick = |v: &[F]| comp.iter().map(|&i| v[i].clone()).collect::<Vec<F>>();
         let (b, imp) = (bias.map(pick), importance.map(pick));
         let totals = support_totals(model, &sub, b.as_deref(), imp.as_deref(), comp.len());

@@ -176,7 +176,15 @@ mod tests {
         // (t - 1/2)^2 >= 0 with a double root; t - 1/2 is not.
         let sq = Poly(vec![q(1, 4), q(-1, 1), q(1, 1)]);
         assert!(nonnegative_on(&sq, &q(-1, 1), &q(1, 1)));
-        assert!(!nonnegative_on(&Poly(vec![q(-1, 2), q(1, 1)]), &q(-1, 1), &q(1, 1)));
-        assert!(nonnegative_on(&Poly(vec![q(-1, 2), q(1, 1)]), &q(1, 2), &q(1, 1)));
+        assert!(!nonnegative_on(
+            &Poly(vec![q(-1, 2), q(1, 1)]),
+            &q(-1, 1),
+            &q(1, 1)
+        ));
+        assert!(nonnegative_on(
+            &Poly(vec![q(-1, 2), q(1, 1)]),
+            &q(1, 2),
+            &q(1, 1)
+        ));
     }
 }

@@ -9,7 +9,9 @@ use superbound::bounds::{
     orthogonal_first_order, registry, theorem1_first_order,
 };
 use superbound::constructions::{Construction, Family};
-use superbound::gegenbauer::{alpha, even_moments, even_power_coefficients, kappa, sidelnikov_sides};
+use superbound::gegenbauer::{
+    alpha, even_moments, even_power_coefficients, kappa, sidelnikov_sides,
+};
 use superbound::loss::{first_order, power_loss_polynomial};
 use superbound::model::{Activation, Mat, Model, Values};
 
@@ -93,20 +95,38 @@ fn witnesses_reproduce_their_bounds() {
         let first = first_order_entries(&st);
         let dens = density_entries(&st, &s);
         for e in first.iter().filter(|e| e.side == Side::Upper) {
-            let w = e.value.witness.as_ref().expect("an upper bound has a witness");
+            let w = e
+                .value
+                .witness
+                .as_ref()
+                .expect("an upper bound has a witness");
             assert_eq!((w.m(), w.n()), (m, n), "{}", e.name);
-            assert_eq!(first_order(&st.model, &w.w.gram(), None), e.value.value, "{}", e.name);
+            assert_eq!(
+                first_order(&st.model, &w.w.gram(), None),
+                e.value.value,
+                "{}",
+                e.name
+            );
         }
         for e in dens.iter().filter(|e| e.side == Side::Upper) {
             let w = e.value.witness.as_ref().unwrap();
             assert_eq!((w.m(), w.n()), (m, n));
-            assert_eq!(exact_loss(&st.model, w, &s).unwrap(), e.value.value, "{}", e.name);
+            assert_eq!(
+                exact_loss(&st.model, w, &s).unwrap(),
+                e.value.value,
+                "{}",
+                e.name
+            );
         }
         // Lower never above upper, at first order and at the density.
         best_of(&first).unwrap();
         best_of(&dens).unwrap();
         // Some construction always exists.
-        assert!(first.iter().any(|e| e.side == Side::Upper && e.name == "orthogonal"));
+        assert!(
+            first
+                .iter()
+                .any(|e| e.side == Side::Upper && e.name == "orthogonal")
+        );
     }
 }
 
@@ -126,13 +146,22 @@ fn closed_forms_match_witnesses() {
                     // A design is a minimiser: the rounding enters quadratically and can only raise
                     // the loss. Elsewhere it enters linearly, at about 2^-50.
                     let tol = if c.is_design_for(&model) {
-                        assert!(exact >= closed, "{} p={p}: rounding went below the optimum", c.name);
+                        assert!(
+                            exact >= closed,
+                            "{} p={p}: rounding went below the optimum",
+                            c.name
+                        );
                         q(1, 10i64.pow(18)) * q(1, 10_000_000)
                     } else {
                         q(1, 10i64.pow(12))
                     };
                     let gap = rel_gap(&exact, &closed);
-                    assert!(gap < tol, "{} {act} p={p}: relative gap {}", c.name, gap.to_f64());
+                    assert!(
+                        gap < tol,
+                        "{} {act} p={p}: relative gap {}",
+                        c.name,
+                        gap.to_f64()
+                    );
                 }
             }
         }
@@ -160,14 +189,21 @@ fn designs_attain_theorem1() {
         let st = setting(Activation::Power, p, n, m);
         let best = best_of(&first_order_entries(&st)).unwrap();
         let ratio = best.ratio_exact().unwrap();
-        assert!(rel_gap(&ratio, &q(1, 1)) < tol, "p={p} n={n} m={m}: ratio {}", ratio.to_f64());
+        assert!(
+            rel_gap(&ratio, &q(1, 1)) < tol,
+            "p={p} n={n} m={m}: ratio {}",
+            ratio.to_f64()
+        );
         let name = best.upper.value.detail.clone().unwrap();
         assert!(name.starts_with(by), "p={p} n={n} m={m}: best is {name}");
     }
     // No design beyond its strength: the icosahedron at p = 3 leaves a gap.
     let st = setting(Activation::Power, 3, 6, 3);
     let ratio = best_of(&first_order_entries(&st)).unwrap().ratio().unwrap();
-    assert!(ratio > 1.0 + 1e-6, "icosahedron is not a 6-design, ratio {ratio}");
+    assert!(
+        ratio > 1.0 + 1e-6,
+        "icosahedron is not a 6-design, ratio {ratio}"
+    );
 }
 
 /// The even Gegenbauer moments of a design's witness vanish (up to the rounding, quadratically
@@ -185,7 +221,11 @@ fn design_moments_vanish() {
         if *k <= 4 {
             assert!(abs < tiny, "moment {k} = {}", v.to_f64());
         } else {
-            assert!(abs > q(1, 1000), "moment {k} = {} should not vanish", v.to_f64());
+            assert!(
+                abs > q(1, 1000),
+                "moment {k} = {} should not vanish",
+                v.to_f64()
+            );
         }
     }
 }
@@ -204,9 +244,15 @@ fn ratio_falls_toward_one() {
             let r = best.ratio().unwrap();
             ratios.push(r);
             assert!(r >= 1.0);
-            assert!(r < prev, "p={p} n={n} m={m}: ratio rose to {r} at s = 1e-{k} ({ratios:?})");
+            assert!(
+                r < prev,
+                "p={p} n={n} m={m}: ratio rose to {r} at s = 1e-{k} ({ratios:?})"
+            );
             // 1 + s (n - 1 + U2/U1) with |U2/U1| modest: within a factor of the slope.
-            assert!(r - 1.0 < 10.0 * n as f64 / 10f64.powi(k as i32), "p={p} n={n} m={m} s=1e-{k}: {r}");
+            assert!(
+                r - 1.0 < 10.0 * n as f64 / 10f64.powi(k as i32),
+                "p={p} n={n} m={m} s=1e-{k}: {r}"
+            );
             prev = r;
         }
         assert!(ratios[3] < 1.005, "{ratios:?}");
@@ -214,7 +260,10 @@ fn ratio_falls_toward_one() {
     // The independently checked case of THEORY.md: (3, 2, 2); an empirical optimum gives 1.066 at
     // s = 0.01, so the construction's ratio is at least that and close to it.
     let st = setting(Activation::Power, 2, 3, 2);
-    let r = best_of(&density_entries(&st, &q(1, 100))).unwrap().ratio().unwrap();
+    let r = best_of(&density_entries(&st, &q(1, 100)))
+        .unwrap()
+        .ratio()
+        .unwrap();
     assert!((1.066..1.07).contains(&r), "{r}");
 }
 
@@ -239,8 +288,14 @@ fn crossover_brackets_the_sign_change() {
             .unwrap();
         let u = power_loss_polynomial(&st.model, &w).unwrap();
         let o = |s: &BigRational| s * orthogonal_first_order(&st);
-        assert!(u.eval(&lo) < o(&lo), "construction should win below the bracket");
-        assert!(u.eval(&hi) >= o(&hi), "orthogonal should (weakly) win at the bracket's top");
+        assert!(
+            u.eval(&lo) < o(&lo),
+            "construction should win below the bracket"
+        );
+        assert!(
+            u.eval(&hi) >= o(&hi),
+            "orthogonal should (weakly) win at the bracket's top"
+        );
         // Theorem 3: the orthogonal optimum is exactly linear in s.
         let ortho = Poly(vec![q(0, 1), orthogonal_first_order(&st)]);
         assert_eq!(ortho.eval(&q(1, 3)), q(1, 3) * orthogonal_first_order(&st));
@@ -254,7 +309,11 @@ fn crossover_brackets_the_sign_change() {
 #[test]
 fn orthogonal_loss_is_linear() {
     let model = Model::new(Activation::Power, 3, Values::Beta(2, 2)).unwrap();
-    let w = superbound::model::Weights::new(Mat { rows: 2, cols: 3, data: vec![q(1, 2), q(0, 1), q(0, 1), q(0, 1), q(3, 4), q(0, 1)] });
+    let w = superbound::model::Weights::new(Mat {
+        rows: 2,
+        cols: 3,
+        data: vec![q(1, 2), q(0, 1), q(0, 1), q(0, 1), q(3, 4), q(0, 1)],
+    });
     let poly = power_loss_polynomial(&model, &w).unwrap();
     assert_eq!(poly.degree(), Some(1));
     let l = |d: BigRational| superbound::loss::self_loss(&model, &d);
@@ -270,7 +329,9 @@ fn registry_is_well_formed() {
     names.dedup();
     assert_eq!(names.len(), reg.len());
     assert!(reg.iter().all(|b| !b.statement().is_empty()));
-    assert!(reg.iter().any(|b| b.side() == Side::Lower) && reg.iter().any(|b| b.side() == Side::Upper));
+    assert!(
+        reg.iter().any(|b| b.side() == Side::Lower) && reg.iter().any(|b| b.side() == Side::Upper)
+    );
     // The single-support lift.
     assert_eq!(bounds::single_support(&q(1, 2), 3), q(1, 8));
 }
@@ -298,7 +359,12 @@ fn every_family_is_a_design_of_its_strength() {
             if k <= 2 * strength as usize {
                 assert!(abs < tiny, "{}: moment {k} = {}", c.name, v.to_f64());
             } else {
-                assert!(abs > q(1, 10_000), "{}: moment {k} = {} should not vanish", c.name, v.to_f64());
+                assert!(
+                    abs > q(1, 10_000),
+                    "{}: moment {k} = {} should not vanish",
+                    c.name,
+                    v.to_f64()
+                );
             }
         }
     }

@@ -26,7 +26,8 @@ mod tempfile_path {
     static COUNTER: AtomicUsize = AtomicUsize::new(0);
     pub fn write(text: &str) -> TempPath {
         let k = COUNTER.fetch_add(1, Ordering::SeqCst);
-        let path = std::env::temp_dir().join(format!("superbound-cli-{}-{k}.json", std::process::id()));
+        let path =
+            std::env::temp_dir().join(format!("superbound-cli-{}-{k}.json", std::process::id()));
         let mut f = std::fs::File::create(&path).unwrap();
         f.write_all(text.as_bytes()).unwrap();
         TempPath(path)
@@ -39,13 +40,34 @@ const EXAMPLE: &str = r#"{"W": [["1/2","-1/3","2/5","1/7"],["1/4","2/3","-1/5","
 fn loss_prints_the_exact_value_and_json() {
     let f = weights_file(EXAMPLE);
     bin()
-        .args(["loss", "--act", "power", "--p", "2", "--density", "1/2", "--weights"])
+        .args([
+            "loss",
+            "--act",
+            "power",
+            "--p",
+            "2",
+            "--density",
+            "1/2",
+            "--weights",
+        ])
         .arg(&f.0)
         .assert()
         .success()
-        .stdout(predicate::str::contains("7989563241137754847/15492243194265600000"));
+        .stdout(predicate::str::contains(
+            "7989563241137754847/15492243194265600000",
+        ));
     let out = bin()
-        .args(["loss", "--act", "power", "--p", "2", "--sparsity", "0.5", "--json", "--weights"])
+        .args([
+            "loss",
+            "--act",
+            "power",
+            "--p",
+            "2",
+            "--sparsity",
+            "0.5",
+            "--json",
+            "--weights",
+        ])
         .arg(&f.0)
         .output()
         .unwrap();
@@ -63,7 +85,19 @@ fn rect_json_has_an_estimate_beyond_the_exact_route() {
     let row: Vec<String> = (0..10).map(|k| format!("\"{}/9\"", k as i64 - 4)).collect();
     let f = weights_file(&format!("{{\"W\": [[{}]]}}", row.join(",")));
     let out = bin()
-        .args(["loss", "--act", "rect", "--p", "1", "--density", "0.1", "--json", "--samples", "20000", "--weights"])
+        .args([
+            "loss",
+            "--act",
+            "rect",
+            "--p",
+            "1",
+            "--density",
+            "0.1",
+            "--json",
+            "--samples",
+            "20000",
+            "--weights",
+        ])
         .arg(&f.0)
         .output()
         .unwrap();
@@ -87,7 +121,11 @@ fn refused(args: &[&str], weights: Option<&str>, needle: &str) {
     let stderr = String::from_utf8_lossy(&out.stderr);
     assert!(!out.status.success(), "{args:?} {weights:?} succeeded");
     assert!(!stderr.contains("panicked"), "{args:?}: panic: {stderr}");
-    assert!(out.stdout.is_empty(), "{args:?}: printed {:?}", String::from_utf8_lossy(&out.stdout));
+    assert!(
+        out.stdout.is_empty(),
+        "{args:?}: printed {:?}",
+        String::from_utf8_lossy(&out.stdout)
+    );
     assert!(
         stderr.to_lowercase().contains(&needle.to_lowercase()),
         "{args:?} {weights:?}: stderr {stderr:?} does not mention {needle:?}"
@@ -109,32 +147,143 @@ fn bad_inputs_are_refused_cleanly() {
     refused(&base, Some("{\"W\": [[null]]}"), "not a number");
     refused(&base, Some("{\"V\": [[1]]}"), "unknown key");
     refused(&base, Some("{\"W\": [[1, 2]], \"b\": [1]}"), "entries");
-    refused(&base, Some("{\"W\": [[1]], \"importance\": [-1]}"), "negative");
+    refused(
+        &base,
+        Some("{\"W\": [[1]], \"importance\": [-1]}"),
+        "negative",
+    );
     let wide = format!("{{\"W\": [[{}]]}}", vec!["1"; 600].join(","));
     refused(&base, Some(&wide), "at most 512");
     let ok = Some(EXAMPLE);
     for density in ["0", "-1/2", "3/2", "1.0001", "abc", "1/0"] {
-        refused(&["loss", "--act", "power", "--p", "2", "--density", density], ok, "density");
+        refused(
+            &["loss", "--act", "power", "--p", "2", "--density", density],
+            ok,
+            "density",
+        );
     }
-    refused(&["loss", "--act", "power", "--p", "2", "--sparsity", "1"], ok, "outside");
+    refused(
+        &["loss", "--act", "power", "--p", "2", "--sparsity", "1"],
+        ok,
+        "outside",
+    );
     refused(&["loss", "--act", "power", "--p", "2"], ok, "--density");
-    refused(&["loss", "--act", "power", "--p", "2", "--density", "1/2", "--sparsity", "1/2"], ok, "not both");
-    refused(&["loss", "--act", "power", "--p", "0", "--density", "1/2"], ok, "at least 1");
-    refused(&["loss", "--act", "power", "--p", "99", "--density", "1/2"], ok, "limit 16");
-    refused(&["loss", "--act", "tanh", "--p", "2", "--density", "1/2"], ok, "invalid value");
-    refused(&["loss", "--act", "power", "--p", "2", "--density", "1/2", "--values", "gauss"], ok, "unknown value distribution");
-    refused(&["loss", "--act", "power", "--p", "2", "--density", "1/2", "--values", "beta:0,2"], ok, "outside");
-    refused(&["loss", "--act", "rect", "--p", "1", "--density", "1/2", "--samples", "1000000000"], ok, "limit");
-    refused(&["loss", "--act", "power", "--p", "2", "--density", "1/2", "--weights", "/nonexistent/w.json"], None, "No such file");
+    refused(
+        &[
+            "loss",
+            "--act",
+            "power",
+            "--p",
+            "2",
+            "--density",
+            "1/2",
+            "--sparsity",
+            "1/2",
+        ],
+        ok,
+        "not both",
+    );
+    refused(
+        &["loss", "--act", "power", "--p", "0", "--density", "1/2"],
+        ok,
+        "at least 1",
+    );
+    refused(
+        &["loss", "--act", "power", "--p", "99", "--density", "1/2"],
+        ok,
+        "limit 16",
+    );
+    refused(
+        &["loss", "--act", "tanh", "--p", "2", "--density", "1/2"],
+        ok,
+        "invalid value",
+    );
+    refused(
+        &[
+            "loss",
+            "--act",
+            "power",
+            "--p",
+            "2",
+            "--density",
+            "1/2",
+            "--values",
+            "gauss",
+        ],
+        ok,
+        "unknown value distribution",
+    );
+    refused(
+        &[
+            "loss",
+            "--act",
+            "power",
+            "--p",
+            "2",
+            "--density",
+            "1/2",
+            "--values",
+            "beta:0,2",
+        ],
+        ok,
+        "outside",
+    );
+    refused(
+        &[
+            "loss",
+            "--act",
+            "rect",
+            "--p",
+            "1",
+            "--density",
+            "1/2",
+            "--samples",
+            "1000000000",
+        ],
+        ok,
+        "limit",
+    );
+    refused(
+        &[
+            "loss",
+            "--act",
+            "power",
+            "--p",
+            "2",
+            "--density",
+            "1/2",
+            "--weights",
+            "/nonexistent/w.json",
+        ],
+        None,
+        "No such file",
+    );
 }
 
 #[test]
 fn bounds_json_has_the_documented_shape() {
     let out = bin()
-        .args(["bounds", "--act", "power", "--p", "2", "--n", "3", "--m", "2", "--density", "1/100", "--json"])
+        .args([
+            "bounds",
+            "--act",
+            "power",
+            "--p",
+            "2",
+            "--n",
+            "3",
+            "--m",
+            "2",
+            "--density",
+            "1/100",
+            "--json",
+        ])
         .output()
         .unwrap();
-    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
     let v: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
     let first = &v["first_order"];
     assert_eq!(first["lower"]["value"], "1/6");
@@ -142,24 +291,102 @@ fn bounds_json_has_the_documented_shape() {
     assert!((first["ratio"].as_f64().unwrap() - 1.0).abs() < 1e-15);
     let witness = first["upper"]["witness"].as_array().unwrap();
     assert_eq!(witness.len(), 2, "m rows");
-    assert!(witness.iter().all(|row| row.as_array().unwrap().len() == 3 && row[0].is_string()));
+    assert!(
+        witness
+            .iter()
+            .all(|row| row.as_array().unwrap().len() == 3 && row[0].is_string())
+    );
     let dens = &v["at_density"];
     assert!(dens["ratio"].as_f64().unwrap() > 1.0);
     assert_eq!(dens["lower"]["value"], "3267/2000000");
     let all = v["all"].as_array().unwrap();
-    assert!(all.iter().any(|e| e["kind"] == "lower" && e["name"] == "theorem1"));
-    assert!(all.iter().any(|e| e["kind"] == "upper" && e["name"] == "orthogonal"));
+    assert!(
+        all.iter()
+            .any(|e| e["kind"] == "lower" && e["name"] == "theorem1")
+    );
+    assert!(
+        all.iter()
+            .any(|e| e["kind"] == "upper" && e["name"] == "orthogonal")
+    );
     assert!(v["crossover"]["bracket"].is_array());
 }
 
 #[test]
 fn bounds_refuses_bad_arguments() {
-    refused(&["bounds", "--act", "power", "--p", "2", "--n", "0", "--m", "2"], None, "n (features)");
-    refused(&["bounds", "--act", "power", "--p", "2", "--n", "3", "--m", "0"], None, "m (hidden");
-    refused(&["bounds", "--act", "sigmoid", "--p", "2", "--n", "3", "--m", "2"], None, "invalid value");
-    refused(&["bounds", "--act", "power", "--p", "2", "--n", "3", "--m", "2", "--density", "0"], None, "density");
-    refused(&["bounds", "--act", "power", "--p", "2", "--n", "3", "--m", "2", "--density", "2"], None, "density");
-    refused(&["bounds", "--act", "power", "--p", "2", "--n", "-3", "--m", "2"], None, "unexpected argument");
-    refused(&["bounds", "--act", "power", "--p", "0", "--n", "3", "--m", "2"], None, "at least 1");
-    refused(&["bounds", "--act", "power", "--p", "2", "--n", "9999", "--m", "2"], None, "at most 512");
+    refused(
+        &[
+            "bounds", "--act", "power", "--p", "2", "--n", "0", "--m", "2",
+        ],
+        None,
+        "n (features)",
+    );
+    refused(
+        &[
+            "bounds", "--act", "power", "--p", "2", "--n", "3", "--m", "0",
+        ],
+        None,
+        "m (hidden",
+    );
+    refused(
+        &[
+            "bounds", "--act", "sigmoid", "--p", "2", "--n", "3", "--m", "2",
+        ],
+        None,
+        "invalid value",
+    );
+    refused(
+        &[
+            "bounds",
+            "--act",
+            "power",
+            "--p",
+            "2",
+            "--n",
+            "3",
+            "--m",
+            "2",
+            "--density",
+            "0",
+        ],
+        None,
+        "density",
+    );
+    refused(
+        &[
+            "bounds",
+            "--act",
+            "power",
+            "--p",
+            "2",
+            "--n",
+            "3",
+            "--m",
+            "2",
+            "--density",
+            "2",
+        ],
+        None,
+        "density",
+    );
+    refused(
+        &[
+            "bounds", "--act", "power", "--p", "2", "--n", "-3", "--m", "2",
+        ],
+        None,
+        "unexpected argument",
+    );
+    refused(
+        &[
+            "bounds", "--act", "power", "--p", "0", "--n", "3", "--m", "2",
+        ],
+        None,
+        "at least 1",
+    );
+    refused(
+        &[
+            "bounds", "--act", "power", "--p", "2", "--n", "9999", "--m", "2",
+        ],
+        None,
+        "at most 512",
+    );
 }

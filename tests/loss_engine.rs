@@ -33,7 +33,11 @@ fn weights(max_n: usize) -> impl Strategy<Value = Weights> {
             proptest::collection::vec((0i64..=5, 1i64..=4).prop_map(|(a, b)| q(a, b)), n),
         )
             .prop_map(move |(data, b, imp)| Weights {
-                w: Mat { rows: m, cols: n, data },
+                w: Mat {
+                    rows: m,
+                    cols: n,
+                    data,
+                },
                 bias: with_b.then_some(b),
                 importance: with_i.then_some(imp),
             })
@@ -121,7 +125,10 @@ fn loss_vanishes_at_zero_density_without_bias() {
     let poly = power_loss_polynomial(&model, &w).unwrap();
     assert_eq!(poly.eval(&q(0, 1)), q(0, 1));
     // With a bias the constant term is sum_i b_i^{2p}.
-    let wb = Weights { bias: Some(vec![q(1, 2), q(-1, 3), q(0, 1)]), ..w };
+    let wb = Weights {
+        bias: Some(vec![q(1, 2), q(-1, 3), q(0, 1)]),
+        ..w
+    };
     let poly = power_loss_polynomial(&model, &wb).unwrap();
     assert_eq!(poly.coeff(0), q(1, 16) + q(1, 81));
 }
@@ -140,10 +147,12 @@ fn monte_carlo_agrees_within_four_standard_errors() {
     ];
     for (act, p, n, m, s, vals) in cases {
         let model = Model::new(act, p, vals).unwrap();
-        let data: Vec<BigRational> = (0..n * m)
-            .map(|_| q(rng.random_range(-8..=8), 8))
-            .collect();
-        let w = Weights::new(Mat { rows: m, cols: n, data });
+        let data: Vec<BigRational> = (0..n * m).map(|_| q(rng.random_range(-8..=8), 8)).collect();
+        let w = Weights::new(Mat {
+            rows: m,
+            cols: n,
+            data,
+        });
         let exact = match act {
             Activation::Power => power_loss_exact(&model, &w, &s).unwrap(),
             Activation::Rect => oracle_loss(&model, &w.w.gram(), None, None, &s).unwrap(),
@@ -165,7 +174,11 @@ fn monte_carlo_agrees_within_four_standard_errors() {
 #[test]
 fn monte_carlo_is_reproducible() {
     let model = Model::new(Activation::Rect, 1, Values::Uniform).unwrap();
-    let gram = Mat { rows: 3, cols: 3, data: vec![1.0, -0.5, 0.2, -0.5, 1.0, 0.1, 0.2, 0.1, 0.8] };
+    let gram = Mat {
+        rows: 3,
+        cols: 3,
+        data: vec![1.0, -0.5, 0.2, -0.5, 1.0, 0.1, 0.2, 0.1, 0.8],
+    };
     let a = estimate_loss(&model, &gram, None, None, 0.2, 50_000, 5);
     let b = estimate_loss(&model, &gram, None, None, 0.2, 50_000, 5);
     let c = estimate_loss(&model, &gram, None, None, 0.2, 50_000, 6);
@@ -180,7 +193,11 @@ fn evaluate_routes_rectified_models() {
     let small = Weights::from_json(r#"{"W": [[1, 0.5, -0.25]]}"#).unwrap();
     let r = loss::evaluate(&model, &small, &q(1, 3), Default::default()).unwrap();
     assert!(r.exact.is_some() && r.estimate.is_none());
-    let big = Weights::new(Mat { rows: 1, cols: 12, data: (0..12).map(|k| q(k - 6, 7)).collect() });
+    let big = Weights::new(Mat {
+        rows: 1,
+        cols: 12,
+        data: (0..12).map(|k| q(k - 6, 7)).collect(),
+    });
     let r = loss::evaluate(&model, &big, &q(1, 3), Default::default()).unwrap();
     assert!(r.exact.is_none());
     let est = r.estimate.unwrap();
@@ -193,7 +210,11 @@ fn evaluate_routes_rectified_models() {
 #[test]
 fn rectified_with_bias_by_hand() {
     let model = Model::new(Activation::Rect, 1, Values::Uniform).unwrap();
-    let gram = Mat { rows: 1, cols: 1, data: vec![q(1, 1)] };
+    let gram = Mat {
+        rows: 1,
+        cols: 1,
+        data: vec![q(1, 1)],
+    };
     let bias = [q(-1, 2)];
     let poly = oracle_polynomial(&model, &gram, Some(&bias), None).unwrap();
     assert_eq!(poly, Poly(vec![q(0, 1), q(1, 6)]));
@@ -214,8 +235,20 @@ mod gmp {
         let s = q(3, 11);
         let exact = power_loss_exact(&model, &w, &s).unwrap();
         let g: Mat<rug::Rational> = w.gram();
-        let b: Vec<rug::Rational> = w.bias.as_ref().unwrap().iter().map(rug::Rational::from_rational).collect();
-        let via_rug = power_loss(&model, &g, Some(&b), None, &rug::Rational::from_rational(&s));
+        let b: Vec<rug::Rational> = w
+            .bias
+            .as_ref()
+            .unwrap()
+            .iter()
+            .map(rug::Rational::from_rational)
+            .collect();
+        let via_rug = power_loss(
+            &model,
+            &g,
+            Some(&b),
+            None,
+            &rug::Rational::from_rational(&s),
+        );
         assert_eq!(via_rug.to_rational().unwrap(), exact);
         let rect = Model::new(Activation::Rect, 2, Values::Uniform).unwrap();
         let oracle_rat = oracle_polynomial(&rect, &w.w.gram(), w.bias.as_deref(), None).unwrap();
