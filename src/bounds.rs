@@ -207,7 +207,7 @@ impl ConstructionBound {
 }
 
 /// Golden-section search for the minimum of a unimodal-ish `f` on `[lo, hi]`.
-fn golden_section(f: impl Fn(f64) -> f64, mut lo: f64, mut hi: f64, iters: usize) -> f64 {
+pub fn golden_section(f: impl Fn(f64) -> f64, mut lo: f64, mut hi: f64, iters: usize) -> f64 {
     let r = (5f64.sqrt() - 1.0) / 2.0;
     let (mut x1, mut x2) = (hi - r * (hi - lo), lo + r * (hi - lo));
     let (mut f1, mut f2) = (f(x1), f(x2));

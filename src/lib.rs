@@ -11,6 +11,7 @@
 //! | [`arith`] | number types: the [`arith::Ring`]/[`arith::Scalar`] traits, exact parsing, polynomials |
 //! | [`model`] | activation, value distribution and moments, density, weights |
 //! | [`loss`] | the exact expected loss of the power activation, its density polynomial, `L1` |
+//! | [`optimise`] | f64 objectives with analytic gradients, L-BFGS restarts, exact evaluation |
 //! | [`oracle`] | exact loss by support enumeration (the oracle; the exact rectified loss) |
 //! | [`montecarlo`] | seeded Monte Carlo estimates with standard errors |
 //! | [`bounds`] | the registry of lower and upper bounds, tightness, the crossover density |
@@ -28,6 +29,7 @@ pub mod gegenbauer;
 pub mod loss;
 pub mod model;
 pub mod montecarlo;
+pub mod optimise;
 pub mod oracle;
 pub mod sturm;
 

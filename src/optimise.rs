@@ -1,0 +1,503 @@
+//! The optimiser: empirical minimisers of the loss, the adversary of every lower bound
+//! (THEORY.md, "What verified means here").
+//!
+//! Objectives, in `f64` with analytic gradients through `G = W^T W`
+//! (`dL/dW = W (Gamma + Gamma^T)` with `Gamma_ij = dL/dG_ij`), cost `O(n^2 (m + p^2))`:
+//!
+//! * first order, both activations: `L1 = sum_i I_i l(G_ii) + mu_{2p} sum_{i != j} I_i sigma(G_ij)^2`;
+//! * the exact loss of the power activation at a density, with bias: with the series of
+//!   [`crate::loss`] for output `i` (`P = prod_{k != i} F_k` times the bias factor, `A`, `C`,
+//!   `D(t) = s sum_r mu_{r+2} g^r t^r / r!`, and for `j != i`
+//!   `H_j(t) = E[x_j e^{t G_ij x_j}]`, `Q_j = P / F_j`):
+//!
+//! ```text
+//! dL_i/dG_ii = I_i (-2 p! [t^{p-1}] D P     + (2p)! [t^{2p-1}] C P)
+//! dL_i/dG_ij = I_i (-2 p! [t^{p-1}] C H_j Q_j + (2p)! [t^{2p-1}] A H_j Q_j)
+//! dL_i/db_i  = I_i (-2 p! [t^{p-1}] C P     + (2p)! [t^{2p-1}] A P)
+//! ```
+//!
+//! (from `d/dG_ij E[x_i z^p] = p E[x_i x_j z^{p-1}]` and `d/dG_ij E[z^{2p}] = 2p E[x_j z^{2p-1}]`).
+//! For the rectified activation at a density the optimiser minimises `L1` and then tunes a common
+//! scale at the density on the exact support-sum loss; the report says so.
+//!
+//! Minimisation is `argmin`'s L-BFGS with More-Thuente line search, from several starts run in
+//! parallel (`rayon`): random Gaussian `W`, each seeded from `(seed, restart)` so results do not
+//! depend on scheduling, and the bounds engine's constructions. The best `W` is converted exactly
+//! to a rational matrix and its loss computed exactly: a certified upper bound on the optimum.
+
+use crate::arith::Scalar;
+use crate::bounds::{Setting, exact_loss};
+use crate::constructions::{Construction, Family};
+use crate::error::{Error, Result};
+use crate::loss::first_order;
+use crate::model::{Activation, Mat, Model, Weights};
+use argmin::core::{CostFunction, Executor, Gradient, State};
+use argmin::solver::linesearch::MoreThuenteLineSearch;
+use argmin::solver::quasinewton::LBFGS;
+use num_rational::BigRational;
+use rand::{Rng, SeedableRng};
+use rand_chacha::ChaCha8Rng;
+use rayon::prelude::*;
+
+/// What is minimised.
+#[derive(Clone, Debug, PartialEq)]
+pub enum Objective {
+    /// `L1(W)`, the `s -> 0` coefficient.
+    FirstOrder,
+    /// `L(W; s)` at this density.
+    Density(BigRational),
+}
+
+/// The `f64` problem: a model, its sizes, the objective, and whether a bias is trained.
+#[derive(Clone, Debug)]
+pub struct Problem {
+    pub setting: Setting,
+    pub objective: Objective,
+    pub bias: bool,
+    pub importance: Option<Vec<f64>>,
+}
+
+/// `sigma(t)` and `sigma'(t)` in `f64`.
+fn sigma_d(act: Activation, p: u32, t: f64) -> (f64, f64) {
+    let x = match act {
+        Activation::Power => t,
+        Activation::Rect => t.max(0.0),
+    };
+    if act == Activation::Rect && t <= 0.0 {
+        return (0.0, 0.0);
+    }
+    (x.powi(p as i32), p as f64 * x.powi(p as i32 - 1))
+}
+
+/// `a * b` truncated after `t^k_max`.
+fn mul_trunc(a: &[f64], b: &[f64], k_max: usize) -> Vec<f64> {
+    let mut out = vec![0.0; k_max + 1];
+    for (i, x) in a.iter().enumerate().take(k_max + 1) {
+        if *x == 0.0 {
+            continue;
+        }
+        for (j, y) in b.iter().enumerate().take(k_max + 1 - i) {
+            out[i + j] += x * y;
+        }
+    }
+    out
+}
+
+/// `a / f` for `f_0 = 1`, truncated after `t^k_max`.
+fn div_trunc(a: &[f64], f: &[f64], k_max: usize) -> Vec<f64> {
+    let mut q = vec![0.0; k_max + 1];
+    for k in 0..=k_max {
+        let mut v = a.get(k).copied().unwrap_or(0.0);
+        for r in 1..=k.min(f.len() - 1) {
+            v -= f[r] * q[k - r];
+        }
+        q[k] = v;
+    }
+    q
+}
+
+/// `[t^k] a b`.
+fn coeff_of_product(a: &[f64], b: &[f64], k: usize) -> f64 {
+    (0..=k)
+        .filter(|&r| r < a.len() && k - r < b.len())
+        .map(|r| a[r] * b[k - r])
+        .sum()
+}
+
+fn factorial_f(k: u32) -> f64 {
+    (1..=k).map(f64::from).product()
+}
+
+impl Problem {
+    fn n(&self) -> usize {
+        self.setting.n
+    }
+    fn m(&self) -> usize {
+        self.setting.m
+    }
+    fn model(&self) -> &Model {
+        &self.setting.model
+    }
+    /// Number of parameters: `m n` weights, plus `n` biases when trained.
+    pub fn dim(&self) -> usize {
+        self.m() * self.n() + if self.bias { self.n() } else { 0 }
+    }
+
+    fn importance(&self, i: usize) -> f64 {
+        self.importance.as_ref().map_or(1.0, |w| w[i])
+    }
+
+    /// Splits a parameter vector into `W` (`m x n`, row-major) and the bias.
+    pub fn unpack(&self, x: &[f64]) -> (Mat<f64>, Option<Vec<f64>>) {
+        let (m, n) = (self.m(), self.n());
+        let w = Mat {
+            rows: m,
+            cols: n,
+            data: x[..m * n].to_vec(),
+        };
+        let b = self.bias.then(|| x[m * n..].to_vec());
+        (w, b)
+    }
+
+    /// The objective and its gradient with respect to the parameters.
+    pub fn value_and_grad(&self, x: &[f64]) -> (f64, Vec<f64>) {
+        let (w, b) = self.unpack(x);
+        let g = w.gram();
+        let (value, gamma, gb) = match (&self.objective, self.model().act) {
+            (Objective::Density(s), Activation::Power) => {
+                self.density_terms(&g, b.as_deref(), s.to_f64())
+            }
+            _ => self.first_order_terms(&g),
+        };
+        let (m, n) = (self.m(), self.n());
+        let mut grad = vec![0.0; self.dim()];
+        // dL/dW_ri = sum_j W_rj (Gamma_ij + Gamma_ji)
+        for r in 0..m {
+            for i in 0..n {
+                let mut acc = 0.0;
+                for j in 0..n {
+                    acc += w.get(r, j) * (gamma[i * n + j] + gamma[j * n + i]);
+                }
+                grad[r * n + i] = acc;
+            }
+        }
+        if let Some(gb) = gb {
+            grad[m * n..].copy_from_slice(&gb);
+        }
+        (value, grad)
+    }
+
+    /// `L1` and `Gamma = dL1/dG` (no bias).
+    fn first_order_terms(&self, g: &Mat<f64>) -> (f64, Vec<f64>, Option<Vec<f64>>) {
+        let model = self.model();
+        let (p, n) = (model.p, self.n());
+        let mu = |k: u32| model.mu(k).to_f64();
+        let (mu2, mup1, mu2p) = (mu(2), mu(p + 1), mu(2 * p));
+        let mut value = 0.0;
+        let mut gamma = vec![0.0; n * n];
+        for i in 0..n {
+            let imp = self.importance(i);
+            let (a, da) = sigma_d(Activation::Power, p, g.get(i, i).max(0.0));
+            value += imp * (mu2 - 2.0 * mup1 * a + mu2p * a * a);
+            gamma[i * n + i] = imp * (-2.0 * mup1 + 2.0 * mu2p * a) * da;
+            for j in 0..n {
+                if j != i {
+                    let (sg, dsg) = sigma_d(model.act, p, *g.get(i, j));
+                    value += imp * mu2p * sg * sg;
+                    gamma[i * n + j] = imp * 2.0 * mu2p * sg * dsg;
+                }
+            }
+        }
+        (value, gamma, None)
+    }
+
+    /// The exact power loss at density `s`, `Gamma = dL/dG`, and `dL/db` (see the module doc).
+    fn density_terms(
+        &self,
+        g: &Mat<f64>,
+        bias: Option<&[f64]>,
+        s: f64,
+    ) -> (f64, Vec<f64>, Option<Vec<f64>>) {
+        let model = self.model();
+        let (p, n) = (model.p, self.n());
+        let k2 = 2 * p as usize;
+        let mu: Vec<f64> = (0..=k2 as u32 + 2).map(|k| model.mu(k).to_f64()).collect();
+        let fact: Vec<f64> = (0..=k2 as u32).map(factorial_f).collect();
+        // E[e^{t c x}] for a feature with coupling c: 1 + s sum_r mu_r c^r t^r / r!
+        let factor = |c: f64, shift: usize| -> Vec<f64> {
+            (0..=k2)
+                .map(|r| {
+                    if r == 0 && shift == 0 {
+                        1.0
+                    } else {
+                        s * mu[r + shift] * c.powi(r as i32) / fact[r]
+                    }
+                })
+                .collect()
+        };
+        let (pf, p2f) = (fact[p as usize], fact[k2]);
+        let (pm1, k2m1) = (p as usize - 1, k2 - 1);
+        let mut value = 0.0;
+        let mut gamma = vec![0.0; n * n];
+        let mut gb = bias.map(|_| vec![0.0; n]);
+        for i in 0..n {
+            let imp = self.importance(i);
+            let gi = *g.get(i, i);
+            let fs: Vec<Vec<f64>> = (0..n)
+                .map(|j| {
+                    if j == i {
+                        Vec::new()
+                    } else {
+                        factor(*g.get(i, j), 0)
+                    }
+                })
+                .collect();
+            let mut pser = vec![0.0; k2 + 1];
+            pser[0] = 1.0;
+            for (j, f) in fs.iter().enumerate() {
+                if j != i {
+                    pser = mul_trunc(&pser, f, k2);
+                }
+            }
+            if let Some(b) = bias {
+                let e: Vec<f64> = (0..=k2).map(|r| b[i].powi(r as i32) / fact[r]).collect();
+                pser = mul_trunc(&pser, &e, k2);
+            }
+            let a = factor(gi, 0);
+            let c = factor(gi, 1); // s mu_{r+1} g^r / r!
+            let d = factor(gi, 2); // s mu_{r+2} g^r / r!
+            value += imp
+                * (s * mu[2] - 2.0 * pf * coeff_of_product(&c, &pser, p as usize)
+                    + p2f * coeff_of_product(&a, &pser, k2));
+            gamma[i * n + i] = imp
+                * (-2.0 * pf * coeff_of_product(&d, &pser, pm1)
+                    + p2f * coeff_of_product(&c, &pser, k2m1));
+            if let Some(gb) = gb.as_mut() {
+                gb[i] = imp
+                    * (-2.0 * pf * coeff_of_product(&c, &pser, pm1)
+                        + p2f * coeff_of_product(&a, &pser, k2m1));
+            }
+            for j in 0..n {
+                if j == i {
+                    continue;
+                }
+                let qj = div_trunc(&pser, &fs[j], k2m1);
+                let hq = mul_trunc(&factor(*g.get(i, j), 1), &qj, k2m1);
+                gamma[i * n + j] = imp
+                    * (-2.0 * pf * coeff_of_product(&c, &hq, pm1)
+                        + p2f * coeff_of_product(&a, &hq, k2m1));
+            }
+        }
+        (value, gamma, gb)
+    }
+}
+
+struct Cost<'a>(&'a Problem);
+
+impl CostFunction for Cost<'_> {
+    type Param = Vec<f64>;
+    type Output = f64;
+    fn cost(&self, x: &Vec<f64>) -> std::result::Result<f64, argmin::core::Error> {
+        Ok(self.0.value_and_grad(x).0)
+    }
+}
+
+impl Gradient for Cost<'_> {
+    type Param = Vec<f64>;
+    type Gradient = Vec<f64>;
+    fn gradient(&self, x: &Vec<f64>) -> std::result::Result<Vec<f64>, argmin::core::Error> {
+        Ok(self.0.value_and_grad(x).1)
+    }
+}
+
+/// L-BFGS from `x0`; returns the best point found (the start if the solver fails at once).
+pub fn lbfgs(problem: &Problem, x0: Vec<f64>, max_iters: u64) -> (Vec<f64>, f64) {
+    let start_value = problem.value_and_grad(&x0).0;
+    let run = || -> std::result::Result<(Vec<f64>, f64), argmin::core::Error> {
+        let solver = LBFGS::new(MoreThuenteLineSearch::new(), 10)
+            .with_tolerance_grad(1e-13)?
+            .with_tolerance_cost(1e-16)?;
+        let res = Executor::new(Cost(problem), solver)
+            .configure(|state| state.param(x0.clone()).max_iters(max_iters))
+            .run()?;
+        let state = res.state();
+        let best = state
+            .get_best_param()
+            .cloned()
+            .unwrap_or_else(|| x0.clone());
+        let value = problem.value_and_grad(&best).0;
+        Ok((best, value))
+    };
+    match run() {
+        Ok((x, v)) if v.is_finite() && v <= start_value => (x, v),
+        _ => (x0, start_value),
+    }
+}
+
+/// Options of a run.
+#[derive(Clone, Debug)]
+pub struct Options {
+    pub restarts: usize,
+    pub seed: u64,
+    pub max_iters: u64,
+}
+
+impl Default for Options {
+    fn default() -> Self {
+        Options {
+            restarts: 16,
+            seed: 0,
+            max_iters: 3000,
+        }
+    }
+}
+
+/// What a run found, with its exact value.
+#[derive(Clone, Debug)]
+pub struct Found {
+    /// The returned weights, exactly (the `f64` values converted without rounding).
+    pub weights: Weights,
+    /// The exact value of the objective at `weights`: an upper bound on the optimum.
+    pub value: BigRational,
+    /// Which start it came from: `random #k` or a construction's name.
+    pub start: String,
+    /// What was minimised, in words.
+    pub objective: String,
+}
+
+/// A Gaussian `N(0, 1/m)` start for restart `k`.
+fn random_start(problem: &Problem, seed: u64, k: usize) -> Vec<f64> {
+    let mut rng = ChaCha8Rng::seed_from_u64(seed);
+    rng.set_stream(k as u64);
+    let sd = 1.0 / (problem.m() as f64).sqrt();
+    (0..problem.dim())
+        .map(|_| {
+            // Box-Muller
+            let (u1, u2): (f64, f64) = (rng.random::<f64>().max(1e-300), rng.random());
+            sd * (-2.0 * u1.ln()).sqrt() * (2.0 * std::f64::consts::PI * u2).cos()
+        })
+        .collect()
+}
+
+/// The starts: random ones, then every construction's first-order witness.
+fn starts(problem: &Problem, opts: &Options) -> Vec<(String, Vec<f64>)> {
+    let st = &problem.setting;
+    let mut out: Vec<(String, Vec<f64>)> = (0..opts.restarts)
+        .map(|k| (format!("random #{k}"), random_start(problem, opts.seed, k)))
+        .collect();
+    for fam in Family::ALL {
+        for c in Construction::of_family(fam, &st.model, st.n, st.m) {
+            let w = c.witness(&st.model, st.n, st.m, &c.first_order_scale(&st.model));
+            let mut x: Vec<f64> =
+                w.w.data
+                    .iter()
+                    .map(<f64 as Scalar>::from_rational)
+                    .collect();
+            x.resize(problem.dim(), 0.0);
+            out.push((c.name.clone(), x));
+        }
+    }
+    out
+}
+
+/// Minimises the problem from all starts in parallel and returns the best, evaluated exactly.
+pub fn optimise(problem: &Problem, opts: &Options) -> Result<Found> {
+    let st = problem.setting;
+    if problem.bias
+        && !matches!(
+            (&problem.objective, st.model.act),
+            (Objective::Density(_), Activation::Power)
+        )
+    {
+        return Err(Error::input(
+            "a trained bias is supported for the power activation at a density (the first-order \
+             expansion assumes b = 0)",
+        ));
+    }
+    let runs: Vec<(String, Vec<f64>, f64)> = starts(problem, opts)
+        .into_par_iter()
+        .map(|(name, x0)| {
+            let (x, v) = lbfgs(problem, x0, opts.max_iters);
+            (name, x, v)
+        })
+        .collect();
+    let mut runs: Vec<_> = runs.into_iter().filter(|r| r.2.is_finite()).collect();
+    runs.sort_by(|a, b| a.2.total_cmp(&b.2));
+    if runs.is_empty() {
+        return Err(Error::input("every start diverged"));
+    }
+    let rect_density = match (&problem.objective, st.model.act) {
+        (Objective::Density(s), Activation::Rect) => Some(s.to_f64()),
+        _ => None,
+    };
+    let (start, w, b, objective) = match rect_density {
+        None => {
+            let (start, x, _) = runs.swap_remove(0);
+            let (w, b) = problem.unpack(&x);
+            let objective = match &problem.objective {
+                Objective::FirstOrder => "first_order",
+                Objective::Density(_) => "loss",
+            };
+            (start, w, b, objective.to_string())
+        }
+        // Rectified at a density: the best first-order shape need not be best at s, so the four
+        // best runs and every construction run get a common scale tuned on the exact loss at s.
+        Some(s) => {
+            let tuned = runs
+                .iter()
+                .enumerate()
+                .filter(|(k, r)| *k < 4 || !r.0.starts_with("random"))
+                .map(|(_, (name, x, _))| {
+                    let (shape, _) = problem.unpack(x);
+                    let eval = |c: f64| {
+                        let g = shape.map(|v| c * v).gram();
+                        crate::oracle::oracle_polynomial(&st.model, &g, None, None)
+                            .map_or(f64::INFINITY, |p| p.eval(&s))
+                    };
+                    let c = crate::bounds::golden_section(eval, 0.05, 1.5, 40);
+                    (name.clone(), shape.map(|v| c * v), eval(c))
+                })
+                .min_by(|a, b| a.2.total_cmp(&b.2))
+                .expect("runs is not empty");
+            let objective = "loss (rect: first-order shapes, common scale tuned on the exact loss at the density)";
+            (tuned.0, tuned.1, None, objective.to_string())
+        }
+    };
+    let exact = |x: &f64| {
+        x.to_rational()
+            .ok_or_else(|| Error::input("non-finite weight"))
+    };
+    let weights = Weights {
+        w: Mat {
+            rows: w.rows,
+            cols: w.cols,
+            data: w.data.iter().map(exact).collect::<Result<_>>()?,
+        },
+        bias: b
+            .map(|b| b.iter().map(exact).collect::<Result<Vec<_>>>())
+            .transpose()?,
+        importance: problem
+            .importance
+            .as_ref()
+            .map(|v| v.iter().map(exact).collect::<Result<Vec<_>>>())
+            .transpose()?,
+    };
+    let value = match &problem.objective {
+        Objective::FirstOrder => {
+            first_order(&st.model, &weights.w.gram(), weights.importance.as_deref())
+        }
+        Objective::Density(s) => match st.model.act {
+            Activation::Power => crate::loss::power_loss_exact(&st.model, &weights, s)?,
+            Activation::Rect => exact_loss(&st.model, &weights, s).ok_or_else(|| {
+                Error::too_large(
+                    "no exact rectified loss: more than 8 features are coupled in the optimum",
+                )
+            })?,
+        },
+    };
+    Ok(Found {
+        weights,
+        value,
+        start,
+        objective,
+    })
+}
+
+/// Per-feature summaries of a `W`: norms `|w_i|` and the feature dimensionality of Elhage et al.,
+/// `D_i = |w_i|^4 / sum_j <w_i, w_j>^2` (zero for a zero column).
+pub fn feature_summary(w: &Mat<f64>) -> (Vec<f64>, Vec<f64>) {
+    let g = w.gram();
+    let n = g.rows;
+    let norms = (0..n).map(|i| g.get(i, i).sqrt()).collect();
+    let dims = (0..n)
+        .map(|i| {
+            let num = g.get(i, i).powi(2);
+            let den: f64 = (0..n).map(|j| g.get(i, j).powi(2)).sum();
+            if den > 0.0 { num / den } else { 0.0 }
+        })
+        .collect();
+    (norms, dims)
+}
+
+/// A feature counts as represented when its norm exceeds this.
+pub const REPRESENTED_NORM: f64 = 1e-2;

@@ -1,0 +1,223 @@
+//! The optimiser: gradients against finite differences, known optima, and the adversarial
+//! property test: no registered lower bound may exceed the exact loss of an optimised `W`.
+
+use num_rational::BigRational;
+use proptest::prelude::*;
+use superbound::arith::Scalar;
+use superbound::bounds::{Setting, Side, density_entries, first_order_entries, registry};
+use superbound::model::{Activation, Model, Values};
+use superbound::optimise::{Objective, Options, Problem, feature_summary, optimise};
+
+fn q(n: i64, d: i64) -> BigRational {
+    BigRational::new(n.into(), d.into())
+}
+
+fn problem(
+    act: Activation,
+    p: u32,
+    n: usize,
+    m: usize,
+    objective: Objective,
+    bias: bool,
+) -> Problem {
+    let model = Model::new(act, p, Values::Uniform).unwrap();
+    Problem {
+        setting: Setting::new(model, n, m).unwrap(),
+        objective,
+        bias,
+        importance: None,
+    }
+}
+
+/// Central differences agree with the analytic gradient.
+fn check_gradient(pr: &Problem, seed: u64) {
+    use rand::{Rng, SeedableRng};
+    let mut rng = rand_chacha::ChaCha8Rng::seed_from_u64(seed);
+    let x: Vec<f64> = (0..pr.dim()).map(|_| rng.random_range(-0.9..0.9)).collect();
+    let (_, grad) = pr.value_and_grad(&x);
+    let h = 1e-6;
+    for k in 0..pr.dim() {
+        let (mut xp, mut xm) = (x.clone(), x.clone());
+        xp[k] += h;
+        xm[k] -= h;
+        let fd = (pr.value_and_grad(&xp).0 - pr.value_and_grad(&xm).0) / (2.0 * h);
+        let err = (fd - grad[k]).abs();
+        assert!(
+            err < 1e-6 * (1.0 + fd.abs()),
+            "{:?} coordinate {k}: analytic {} vs numeric {fd}",
+            pr.objective,
+            grad[k]
+        );
+    }
+}
+
+#[test]
+fn gradients_match_finite_differences() {
+    let mut seed = 0;
+    for p in 1..=3 {
+        for (n, m) in [(3, 2), (5, 3), (4, 1)] {
+            for act in [Activation::Power, Activation::Rect] {
+                seed += 1;
+                check_gradient(&problem(act, p, n, m, Objective::FirstOrder, false), seed);
+            }
+            for s in [q(1, 3), q(1, 50)] {
+                for bias in [false, true] {
+                    seed += 1;
+                    let mut pr = problem(
+                        Activation::Power,
+                        p,
+                        n,
+                        m,
+                        Objective::Density(s.clone()),
+                        bias,
+                    );
+                    pr.importance = bias.then(|| (0..n).map(|i| 0.5 + i as f64 / 3.0).collect());
+                    check_gradient(&pr, seed);
+                }
+            }
+        }
+    }
+}
+
+#[test]
+fn known_optimum_power_3_2_2() {
+    let pr = problem(Activation::Power, 2, 3, 2, Objective::FirstOrder, false);
+    let found = optimise(
+        &pr,
+        &Options {
+            restarts: 8,
+            ..Default::default()
+        },
+    )
+    .unwrap();
+    let gap = (found.value.to_f64() - 1.0 / 6.0).abs();
+    assert!(
+        gap < 1e-10,
+        "found {} ({} from 1/6)",
+        found.value.to_f64(),
+        gap
+    );
+    assert!(found.value >= q(1, 6), "below Theorem 1: a refutation");
+}
+
+#[test]
+fn rectified_pentagon() {
+    // Random starts only would also do; constructions are included by default.
+    let pr = problem(Activation::Rect, 1, 5, 2, Objective::FirstOrder, false);
+    let found = optimise(
+        &pr,
+        &Options {
+            restarts: 16,
+            ..Default::default()
+        },
+    )
+    .unwrap();
+    let w = found.weights.w.map(<f64 as Scalar>::from_rational);
+    let mut angles: Vec<f64> = (0..5)
+        .map(|i| {
+            w.get(1, i)
+                .atan2(*w.get(0, i))
+                .to_degrees()
+                .rem_euclid(360.0)
+        })
+        .collect();
+    angles.sort_by(f64::total_cmp);
+    for k in 0..5 {
+        let gap = (angles[(k + 1) % 5] - angles[k]).rem_euclid(360.0);
+        assert!((gap - 72.0).abs() < 1e-6, "angles {angles:?}");
+    }
+    assert!(
+        (found.value.to_f64() - 0.267262).abs() < 1e-6,
+        "{}",
+        found.value.to_f64()
+    );
+    let (norms, dims) = feature_summary(&w);
+    assert!(norms.iter().all(|&x| x > 0.5) && dims.iter().all(|&d| d > 0.0 && d < 1.0));
+}
+
+#[test]
+fn linear_autoencoder_is_pca() {
+    for (n, m) in [(5, 2), (4, 3), (6, 1)] {
+        let pr = problem(Activation::Power, 1, n, m, Objective::FirstOrder, false);
+        let found = optimise(
+            &pr,
+            &Options {
+                restarts: 4,
+                ..Default::default()
+            },
+        )
+        .unwrap();
+        let target = (n - m) as f64 / 3.0;
+        assert!(
+            (found.value.to_f64() - target).abs() < 1e-10,
+            "n={n} m={m}: {}",
+            found.value.to_f64()
+        );
+    }
+}
+
+/// Random small models: every registered lower bound is `<=` the exact loss of the optimiser's
+/// `W`, and the optimiser is `<=` the best construction (times `1 + 1e-9`).
+fn adversary(act: Activation, p: u32, n: usize, m: usize, density: Option<BigRational>) {
+    let model = Model::new(act, p, Values::Uniform).unwrap();
+    let st = Setting::new(model, n, m).unwrap();
+    let objective = density
+        .clone()
+        .map_or(Objective::FirstOrder, Objective::Density);
+    let pr = Problem {
+        setting: st,
+        objective,
+        bias: false,
+        importance: None,
+    };
+    let found = optimise(
+        &pr,
+        &Options {
+            restarts: 4,
+            max_iters: 1500,
+            ..Default::default()
+        },
+    )
+    .unwrap();
+    let entries = match &density {
+        None => first_order_entries(&st),
+        Some(s) => density_entries(&st, s),
+    };
+    for e in entries.iter().filter(|e| e.side == Side::Lower) {
+        assert!(
+            e.value.value <= found.value,
+            "REFUTED: lower bound {} = {} exceeds the exact loss {} of an optimised W ({act} p={p} n={n} m={m} s={density:?})",
+            e.name,
+            e.value.value.to_f64(),
+            found.value.to_f64()
+        );
+    }
+    if let Some(best_upper) = entries
+        .iter()
+        .filter(|e| e.side == Side::Upper)
+        .map(|e| e.value.value.to_f64())
+        .reduce(f64::min)
+    {
+        // Relative 1e-9, plus 1e-15 absolute: where the optimum is exactly 0 (p = 1, n <= m) both
+        // sides are f64 residue of order 1e-18.
+        assert!(
+            found.value.to_f64() <= best_upper * (1.0 + 1e-9) + 1e-15,
+            "optimiser {} above construction {best_upper}",
+            found.value.to_f64()
+        );
+    }
+    assert!(registry().iter().any(|b| b.side() == Side::Lower));
+}
+
+proptest! {
+    #![proptest_config(ProptestConfig::with_cases(24))]
+
+    #[test]
+    fn no_lower_bound_is_beaten(
+        rect in any::<bool>(), p in 1u32..=3, n in 2usize..=7, m in 1usize..=3,
+        density in prop_oneof![Just(None), (1u32..=13).prop_map(|k| Some(q(1, 2i64.pow(k))))],
+    ) {
+        let act = if rect { Activation::Rect } else { Activation::Power };
+        adversary(act, p, n, m, density);
+    }
+}
