@@ -30,6 +30,8 @@ enum Command {
     Loss(LossArgs),
     /// Every applicable lower and upper bound on the optimal loss, exact, with witnesses.
     Bounds(BoundsArgs),
+    /// Minimise the loss (L-BFGS with restarts); report the exact loss of the W found.
+    Optimize(OptimizeArgs),
 }
 
 /// The model: activation, exponent and value distribution.
@@ -99,6 +101,42 @@ struct BoundsArgs {
     json: bool,
 }
 
+#[derive(Args, Debug)]
+struct OptimizeArgs {
+    #[command(flatten)]
+    model: ModelArgs,
+    /// Number of features n >= 1.
+    #[arg(long)]
+    n: usize,
+    /// Number of hidden dimensions m >= 1.
+    #[arg(long)]
+    m: usize,
+    /// Minimise the first-order coefficient L1 (the s -> 0 limit).
+    #[arg(long, conflicts_with = "density")]
+    first_order: bool,
+    /// Minimise the loss at this density s in (0, 1].
+    #[arg(long, allow_hyphen_values = true)]
+    density: Option<String>,
+    /// Random restarts (the constructions are always added as starts).
+    #[arg(long, default_value_t = 16)]
+    restarts: usize,
+    /// Seed: restart k uses the stream k of ChaCha8 seeded with it.
+    #[arg(long, default_value_t = 0)]
+    seed: u64,
+    /// Train a bias b (power activation at a density).
+    #[arg(long)]
+    bias: bool,
+    /// Print JSON instead of text.
+    #[arg(long)]
+    json: bool,
+    /// Write the W found (exact, as the weights file `loss --weights` reads).
+    #[arg(long)]
+    save: Option<PathBuf>,
+}
+
+/// Largest number of restarts accepted.
+const MAX_RESTARTS: usize = 10_000;
+
 /// Largest Monte Carlo sample count accepted.
 const MAX_SAMPLES: usize = 100_000_000;
 
@@ -138,6 +176,7 @@ pub fn run(cli: Cli) -> Result<String> {
     match cli.command {
         Command::Loss(args) => loss_command(&args),
         Command::Bounds(args) => bounds_command(&args),
+        Command::Optimize(args) => optimize_command(&args),
     }
 }
 
@@ -436,6 +475,100 @@ fn bounds_command(args: &BoundsArgs) -> Result<String> {
         None => {
             out += "\nno superposing construction beats the orthogonal optimum at first order\n"
         }
+    }
+    Ok(out)
+}
+
+fn optimize_command(args: &OptimizeArgs) -> Result<String> {
+    use crate::optimise::{
+        Objective, Options, Problem, REPRESENTED_NORM, feature_summary, optimise,
+    };
+    let model = args.model.model()?;
+    let st = Setting::new(model, args.n, args.m)?;
+    let objective = match (&args.density, args.first_order) {
+        (Some(d), false) => Objective::Density(Density::parse(Some(d), None)?.0),
+        (None, true) => Objective::FirstOrder,
+        _ => return Err(Error::input("give --first-order or --density R")),
+    };
+    if args.restarts > MAX_RESTARTS {
+        return Err(Error::too_large(format!(
+            "--restarts {} is above the limit {MAX_RESTARTS}",
+            args.restarts
+        )));
+    }
+    if st.n * st.m > 4096 {
+        return Err(Error::too_large(format!(
+            "n m = {} weights; the optimiser takes at most 4096",
+            st.n * st.m
+        )));
+    }
+    let problem = Problem {
+        setting: st,
+        objective,
+        bias: args.bias,
+        importance: None,
+    };
+    let opts = Options {
+        restarts: args.restarts,
+        seed: args.seed,
+        ..Default::default()
+    };
+    let found = optimise(&problem, &opts)?;
+    let wf = found.weights.w.map(<f64 as Scalar>::from_rational);
+    let (norms, dims) = feature_summary(&wf);
+    let represented = norms.iter().filter(|&&x| x > REPRESENTED_NORM).count();
+    if let Some(path) = &args.save {
+        std::fs::write(path, format!("{}\n", found.weights.to_json()))
+            .map_err(|e| Error::io(path.display().to_string(), e))?;
+    }
+    if args.json {
+        let rows: Vec<Vec<f64>> = (0..wf.rows).map(|r| wf.row(r).to_vec()).collect();
+        let mut obj = serde_json::Map::new();
+        obj.insert("objective".into(), json!(found.objective));
+        obj.insert("value".into(), exact_json(&found.value));
+        obj.insert("float".into(), json!(found.value.to_f64()));
+        obj.insert("W".into(), json!(rows));
+        if let Some(b) = &found.weights.bias {
+            obj.insert(
+                "b".into(),
+                json!(b.iter().map(|x| x.to_f64()).collect::<Vec<_>>()),
+            );
+        }
+        obj.insert("seed".into(), json!(args.seed));
+        obj.insert("restarts".into(), json!(args.restarts));
+        obj.insert("start".into(), json!(found.start));
+        obj.insert("norms".into(), json!(norms));
+        obj.insert("dimensionality".into(), json!(dims));
+        obj.insert("represented".into(), json!(represented));
+        obj.insert("represented_threshold".into(), json!(REPRESENTED_NORM));
+        return Ok(format!("{}\n", serde_json::Value::Object(obj)));
+    }
+    let mut out = format!(
+        "model: {model}; n = {} features, m = {} hidden dimensions\nobjective: {}\nbest of {} random restarts and the constructions (seed {}); best start: {}\n",
+        st.n, st.m, found.objective, args.restarts, args.seed, found.start
+    );
+    out += &format!(
+        "exact value of the W found (an upper bound on the optimum): {}  (≈ {})\n",
+        if fmt_exact(&found.value).len() <= 60 {
+            fmt_exact(&found.value)
+        } else {
+            format!("({} digits, see --json)", fmt_exact(&found.value).len())
+        },
+        fmt_decimal(found.value.to_f64())
+    );
+    out += &format!(
+        "represented features (norm > {REPRESENTED_NORM}): {represented} of {}\n",
+        st.n
+    );
+    out += "feature  norm            dimensionality  column of W\n";
+    for i in 0..st.n {
+        let col: Vec<String> = (0..st.m).map(|r| format!("{:+.6}", wf.get(r, i))).collect();
+        out += &format!(
+            "{i:7}  {:<14}  {:<14}  [{}]\n",
+            fmt_decimal(norms[i]),
+            fmt_decimal(dims[i]),
+            col.join(", ")
+        );
     }
     Ok(out)
 }

@@ -390,3 +390,137 @@ fn bounds_refuses_bad_arguments() {
         "at most 512",
     );
 }
+
+#[test]
+fn optimize_reports_an_exact_value_and_saves_w() {
+    let save = std::env::temp_dir().join(format!("superbound-opt-{}.json", std::process::id()));
+    let out = bin()
+        .args([
+            "optimize",
+            "--act",
+            "power",
+            "--p",
+            "2",
+            "--n",
+            "3",
+            "--m",
+            "2",
+            "--first-order",
+            "--restarts",
+            "4",
+            "--json",
+            "--save",
+        ])
+        .arg(&save)
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let v: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(v["objective"], "first_order");
+    assert!((v["float"].as_f64().unwrap() - 1.0 / 6.0).abs() < 1e-10);
+    assert!(v["value"].as_str().unwrap().contains('/'));
+    assert_eq!(v["W"].as_array().unwrap().len(), 2);
+    assert_eq!(v["represented"], 3);
+    // The saved W re-evaluates to the same exact first-order value.
+    let out = bin()
+        .args([
+            "loss",
+            "--act",
+            "power",
+            "--p",
+            "2",
+            "--density",
+            "1/2",
+            "--json",
+            "--weights",
+        ])
+        .arg(&save)
+        .output()
+        .unwrap();
+    let l: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(l["first_order"], v["value"]);
+    let _ = std::fs::remove_file(save);
+}
+
+#[test]
+fn optimize_refuses_bad_arguments() {
+    refused(
+        &[
+            "optimize", "--act", "power", "--p", "2", "--n", "3", "--m", "2",
+        ],
+        None,
+        "--first-order or --density",
+    );
+    refused(
+        &[
+            "optimize",
+            "--act",
+            "power",
+            "--p",
+            "2",
+            "--n",
+            "3",
+            "--m",
+            "2",
+            "--density",
+            "0",
+        ],
+        None,
+        "density",
+    );
+    refused(
+        &[
+            "optimize",
+            "--act",
+            "power",
+            "--p",
+            "2",
+            "--n",
+            "3",
+            "--m",
+            "2",
+            "--first-order",
+            "--bias",
+        ],
+        None,
+        "bias",
+    );
+    refused(
+        &[
+            "optimize",
+            "--act",
+            "power",
+            "--p",
+            "2",
+            "--n",
+            "3",
+            "--m",
+            "2",
+            "--first-order",
+            "--restarts",
+            "99999",
+        ],
+        None,
+        "limit",
+    );
+    refused(
+        &[
+            "optimize",
+            "--act",
+            "power",
+            "--p",
+            "2",
+            "--n",
+            "0",
+            "--m",
+            "2",
+            "--first-order",
+        ],
+        None,
+        "n (features)",
+    );
+}
