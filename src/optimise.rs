@@ -423,7 +423,7 @@ pub fn optimise(problem: &Problem, opts: &Options) -> Result<Found> {
         // Rectified at a density: the best first-order shape need not be best at s, so the four
         // best runs and every construction run get a common scale tuned on the exact loss at s.
         Some(s) => {
-            let tuned = runs
+            let tuned: Vec<(String, Mat<f64>)> = runs
                 .iter()
                 .enumerate()
                 .filter(|(k, r)| *k < 4 || !r.0.starts_with("random"))
@@ -435,12 +435,27 @@ pub fn optimise(problem: &Problem, opts: &Options) -> Result<Found> {
                             .map_or(f64::INFINITY, |p| p.eval(&s))
                     };
                     let c = crate::bounds::golden_section(eval, 0.05, 1.5, 40);
-                    (name.clone(), shape.map(|v| c * v), eval(c))
+                    (name.clone(), shape.map(|v| c * v))
                 })
-                .min_by(|a, b| a.2.total_cmp(&b.2))
-                .expect("runs is not empty");
-            let objective = "loss (rect: first-order shapes, common scale tuned on the exact loss at the density)";
-            (tuned.0, tuned.1, None, objective.to_string())
+                .collect();
+            // The f64 support sum can cancel badly (it divides by small couplings), so the
+            // candidates are compared by their exact loss.
+            let Objective::Density(target) = &problem.objective else {
+                unreachable!("rect_density implies a density")
+            };
+            let best = tuned
+                .into_par_iter()
+                .filter_map(|(name, w)| {
+                    let zero = <BigRational as crate::arith::Ring>::zero;
+                    let wq = Weights::new(w.map(|x| x.to_rational().unwrap_or_else(zero)));
+                    exact_loss(&st.model, &wq, target).map(|v| (name, w, v))
+                })
+                .min_by(|a, b| a.2.cmp(&b.2))
+                .ok_or_else(|| {
+                    Error::too_large("no exact rectified loss: more than 8 features are coupled")
+                })?;
+            let objective = "loss (rect: first-order shapes, common scale tuned at the density, chosen by exact loss)";
+            (best.0, best.1, None, objective.to_string())
         }
     };
     let exact = |x: &f64| {
