@@ -23,7 +23,7 @@ pub struct Estimate {
 
 /// One draw of `U ~ D`. `Beta(A, B)` with integer parameters is the `A`-th smallest of
 /// `A + B - 1` uniforms.
-fn draw_value(values: &Values, rng: &mut ChaCha8Rng, scratch: &mut Vec<f64>) -> f64 {
+pub(crate) fn draw_value(values: &Values, rng: &mut ChaCha8Rng, scratch: &mut Vec<f64>) -> f64 {
     match *values {
         Values::Uniform => rng.random::<f64>(),
         Values::One => 1.0,
