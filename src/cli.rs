@@ -516,7 +516,10 @@ fn optimize_command(args: &OptimizeArgs) -> Result<String> {
         importance: None,
     };
     if args.steps > 10_000_000 {
-        return Err(Error::too_large(format!("--steps {} is above the limit 10000000", args.steps)));
+        return Err(Error::too_large(format!(
+            "--steps {} is above the limit 10000000",
+            args.steps
+        )));
     }
     let opts = Options {
         restarts: args.restarts,
@@ -549,7 +552,10 @@ fn optimize_command(args: &OptimizeArgs) -> Result<String> {
         }
         obj.insert("seed".into(), json!(args.seed));
         obj.insert("restarts".into(), json!(args.restarts));
-        obj.insert("method".into(), json!(format!("{:?}", args.method).to_lowercase()));
+        obj.insert(
+            "method".into(),
+            json!(format!("{:?}", args.method).to_lowercase()),
+        );
         obj.insert("start".into(), json!(found.start));
         obj.insert("norms".into(), json!(norms));
         obj.insert("dimensionality".into(), json!(dims));
@@ -564,7 +570,11 @@ fn optimize_command(args: &OptimizeArgs) -> Result<String> {
         found.objective,
         args.method,
         args.restarts,
-        if args.method == crate::optimise::Method::Lbfgs { " and the constructions" } else { "" },
+        if args.method == crate::optimise::Method::Lbfgs {
+            " and the constructions"
+        } else {
+            ""
+        },
         args.seed,
         found.start
     );

@@ -407,6 +407,19 @@ impl Problem {
 /// Adam (`beta = (0.9, 0.999)`, `eps = 1e-8`) from `x0`: on sampled batches at a density (batch
 /// `k` drawn from its own seeded stream), or on the exact `L1` gradient at first order.
 pub fn adam(problem: &Problem, x0: Vec<f64>, opts: &Options, stream: u64) -> (Vec<f64>, f64) {
+    let (x, value, _) = adam_until(problem, x0, opts, stream, None);
+    (x, value)
+}
+
+/// [`adam`], stopping early once the objective is `<= target` (checked every 100 steps);
+/// also returns the number of steps taken.
+pub fn adam_until(
+    problem: &Problem,
+    x0: Vec<f64>,
+    opts: &Options,
+    stream: u64,
+    target: Option<f64>,
+) -> (Vec<f64>, f64, usize) {
     let (b1, b2, eps) = (0.9f64, 0.999f64, 1e-8);
     let mut x = x0;
     let (mut m1, mut m2) = (vec![0.0; x.len()], vec![0.0; x.len()]);
@@ -414,7 +427,14 @@ pub fn adam(problem: &Problem, x0: Vec<f64>, opts: &Options, stream: u64) -> (Ve
     rng.set_stream(stream);
     let n = problem.n();
     let mut scratch = Vec::new();
+    let mut steps = opts.adam_steps;
     for t in 1..=opts.adam_steps {
+        if let Some(target) = target {
+            if t % 100 == 0 && problem.value_and_grad(&x).0 <= target {
+                steps = t;
+                break;
+            }
+        }
         let grad = match &problem.objective {
             Objective::FirstOrder => problem.value_and_grad(&x).1,
             Objective::Density(s) => {
@@ -424,7 +444,11 @@ pub fn adam(problem: &Problem, x0: Vec<f64>, opts: &Options, stream: u64) -> (Ve
                         (0..n)
                             .map(|_| {
                                 if rng.random::<f64>() < s {
-                                    crate::montecarlo::draw_value(&problem.model().values, &mut rng, &mut scratch)
+                                    crate::montecarlo::draw_value(
+                                        &problem.model().values,
+                                        &mut rng,
+                                        &mut scratch,
+                                    )
                                 } else {
                                     0.0
                                 }
@@ -443,7 +467,7 @@ pub fn adam(problem: &Problem, x0: Vec<f64>, opts: &Options, stream: u64) -> (Ve
         }
     }
     let value = problem.value_and_grad(&x).0;
-    (x, value)
+    (x, value, steps)
 }
 
 /// What a run found, with its exact value.
@@ -460,7 +484,7 @@ pub struct Found {
 }
 
 /// A Gaussian `N(0, 1/m)` start for restart `k`.
-fn random_start(problem: &Problem, seed: u64, k: usize) -> Vec<f64> {
+pub fn random_start(problem: &Problem, seed: u64, k: usize) -> Vec<f64> {
     let mut rng = ChaCha8Rng::seed_from_u64(seed);
     rng.set_stream(k as u64);
     let sd = 1.0 / (problem.m() as f64).sqrt();

@@ -233,7 +233,17 @@ fn batch_gradient_matches_finite_differences() {
             let mut pr = problem(act, p, 4, 2, Objective::Density(q(1, 3)), true);
             pr.importance = Some(vec![1.0, 0.5, 2.0, 1.5]);
             let batch: Vec<Vec<f64>> = (0..64)
-                .map(|_| (0..4).map(|_| if rng.random::<f64>() < 0.4 { rng.random::<f64>() } else { 0.0 }).collect())
+                .map(|_| {
+                    (0..4)
+                        .map(|_| {
+                            if rng.random::<f64>() < 0.4 {
+                                rng.random::<f64>()
+                            } else {
+                                0.0
+                            }
+                        })
+                        .collect()
+                })
                 .collect();
             let x: Vec<f64> = (0..pr.dim()).map(|_| rng.random_range(-0.9..0.9)).collect();
             let (_, grad) = pr.batch_value_and_grad(&x, &batch);
@@ -242,8 +252,14 @@ fn batch_gradient_matches_finite_differences() {
                 let (mut xp, mut xm) = (x.clone(), x.clone());
                 xp[k] += h;
                 xm[k] -= h;
-                let fd = (pr.batch_value_and_grad(&xp, &batch).0 - pr.batch_value_and_grad(&xm, &batch).0) / (2.0 * h);
-                assert!((fd - grad[k]).abs() < 1e-5 * (1.0 + fd.abs()), "{act} p={p} coordinate {k}: {} vs {fd}", grad[k]);
+                let fd = (pr.batch_value_and_grad(&xp, &batch).0
+                    - pr.batch_value_and_grad(&xm, &batch).0)
+                    / (2.0 * h);
+                assert!(
+                    (fd - grad[k]).abs() < 1e-5 * (1.0 + fd.abs()),
+                    "{act} p={p} coordinate {k}: {} vs {fd}",
+                    grad[k]
+                );
             }
         }
     }
@@ -254,10 +270,36 @@ fn batch_gradient_matches_finite_differences() {
 #[test]
 fn adam_baseline_is_close_to_lbfgs() {
     use superbound::optimise::Method;
-    let pr = problem(Activation::Power, 2, 3, 2, Objective::Density(q(1, 10)), false);
-    let lbfgs = optimise(&pr, &Options { restarts: 4, ..Default::default() }).unwrap();
-    let adam = optimise(&pr, &Options { restarts: 2, method: Method::Adam, adam_steps: 6000, ..Default::default() }).unwrap();
+    let pr = problem(
+        Activation::Power,
+        2,
+        3,
+        2,
+        Objective::Density(q(1, 10)),
+        false,
+    );
+    let lbfgs = optimise(
+        &pr,
+        &Options {
+            restarts: 4,
+            ..Default::default()
+        },
+    )
+    .unwrap();
+    let adam = optimise(
+        &pr,
+        &Options {
+            restarts: 2,
+            method: Method::Adam,
+            adam_steps: 6000,
+            ..Default::default()
+        },
+    )
+    .unwrap();
     let (l, a) = (lbfgs.value.to_f64(), adam.value.to_f64());
-    assert!(a >= l * (1.0 - 1e-9), "Adam {a} below L-BFGS {l}: L-BFGS missed the optimum");
+    assert!(
+        a >= l * (1.0 - 1e-9),
+        "Adam {a} below L-BFGS {l}: L-BFGS missed the optimum"
+    );
     assert!(a <= l * 1.01, "Adam {a} far above L-BFGS {l}");
 }
