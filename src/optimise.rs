@@ -429,11 +429,9 @@ pub fn adam_until(
     let mut scratch = Vec::new();
     let mut steps = opts.adam_steps;
     for t in 1..=opts.adam_steps {
-        if let Some(target) = target {
-            if t % 100 == 0 && problem.value_and_grad(&x).0 <= target {
-                steps = t;
-                break;
-            }
+        if target.is_some_and(|target| t % 100 == 0 && problem.value_and_grad(&x).0 <= target) {
+            steps = t;
+            break;
         }
         let grad = match &problem.objective {
             Objective::FirstOrder => problem.value_and_grad(&x).1,
@@ -524,11 +522,10 @@ fn starts(problem: &Problem, opts: &Options) -> Vec<(String, Vec<f64>)> {
 /// Minimises the problem from all starts in parallel and returns the best, evaluated exactly.
 pub fn optimise(problem: &Problem, opts: &Options) -> Result<Found> {
     let st = problem.setting;
-    let bias_ok = match (&problem.objective, st.model.act, opts.method) {
-        (Objective::Density(_), _, Method::Adam) => true,
-        (Objective::Density(_), Activation::Power, _) => true,
-        _ => false,
-    };
+    let bias_ok = matches!(
+        (&problem.objective, st.model.act, opts.method),
+        (Objective::Density(_), _, Method::Adam) | (Objective::Density(_), Activation::Power, _)
+    );
     if problem.bias && !bias_ok {
         return Err(Error::input(
             "a trained bias needs --density (the first-order expansion assumes b = 0), and for the \
