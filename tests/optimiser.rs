@@ -303,3 +303,38 @@ fn adam_baseline_is_close_to_lbfgs() {
     );
     assert!(a <= l * 1.01, "Adam {a} far above L-BFGS {l}");
 }
+
+/// Tightening as sparsity rises, with the optimiser as the adversary: where the first-order ratio
+/// is 1, `min(optimiser, constructions) / best lower` at densities `2^-k` falls toward 1, and
+/// its excess over 1 shrinks like `s` (halving with `s`, within slack).
+#[test]
+fn ratio_with_optimiser_falls_toward_one() {
+    use superbound::bounds::best_of;
+    for (p, n, m) in [(2, 3, 2), (3, 4, 2)] {
+        let model = Model::new(Activation::Power, p, Values::Uniform).unwrap();
+        let st = Setting::new(model, n, m).unwrap();
+        let first = best_of(&first_order_entries(&st)).unwrap();
+        assert!((first.ratio().unwrap() - 1.0).abs() < 1e-15);
+        let mut excess = Vec::new();
+        for k in [3, 5, 7, 9, 11] {
+            let s = q(1, 1 << k);
+            let entries = density_entries(&st, &s);
+            let best = best_of(&entries).unwrap();
+            let pr = Problem { setting: st, objective: Objective::Density(s.clone()), bias: false, importance: None };
+            let found = optimise(&pr, &Options { restarts: 4, ..Default::default() }).unwrap();
+            let upper = if found.value < best.upper.value.value { found.value } else { best.upper.value.value.clone() };
+            let ratio = (upper / &best.lower.value.value).to_f64();
+            excess.push(ratio - 1.0);
+        }
+        for w in excess.windows(2) {
+            assert!(w[1] < w[0], "p={p} n={n} m={m}: ratio - 1 did not fall: {excess:?}");
+            // s falls 4x per step: the excess, ~ s ((n-1) + U2/U1), falls by 2.5x to 6x.
+            assert!(w[0] / w[1] > 2.5 && w[0] / w[1] < 6.0, "p={p} n={n} m={m}: {excess:?}");
+        }
+        // The limit: (ratio - 1) / s converges to the slope (n - 1) + U2/U1, so ratio -> 1.
+        let slopes: Vec<f64> = excess.iter().zip([3, 5, 7, 9, 11]).map(|(e, k)| e * f64::from(1 << k)).collect();
+        let (a, b) = (slopes[3], slopes[4]);
+        assert!((a - b).abs() < 0.02 * b, "p={p} n={n} m={m}: slopes {slopes:?} do not settle");
+        assert!(b > 0.0 && b < 10.0 * n as f64, "p={p} n={n} m={m}: slope {b}");
+    }
+}
