@@ -151,6 +151,35 @@ impl Bound for Theorem1 {
     }
 }
 
+/// The linear-programming (Delsarte-type) bound, from a certificate verified exactly
+/// ([`crate::certificate`]): `L1 >= n mu_2 - c_p / (q_0 + (1 - q(1))/n)`.
+pub struct LpBound;
+
+impl Bound for LpBound {
+    fn name(&self) -> &'static str {
+        "lp-certificate"
+    }
+    fn side(&self) -> Side {
+        Side::Lower
+    }
+    fn statement(&self) -> &'static str {
+        "both activations: any q = sum q_k P_k^(m) with q_k >= 0 (k >= 1) and q <= f on [-1, 1] \
+         (verified exactly) gives L1 >= n mu_2 - c_p / (q_0 + (1 - q(1))/n)"
+    }
+    fn first_order(&self, st: &Setting) -> Option<Value> {
+        let degree = crate::certificate::default_degree(st);
+        let cert = crate::certificate::certified(st, degree)?;
+        Some(Value {
+            value: cert.lower,
+            witness: None,
+            detail: Some(format!("lp-certificate (degree {degree})")),
+        })
+    }
+    fn at_density(&self, st: &Setting, s: &BigRational) -> Option<Value> {
+        lift(self, st, s)
+    }
+}
+
 /// The single-support lemma applied to a first-order lower bound.
 fn lift(bound: &dyn Bound, st: &Setting, s: &BigRational) -> Option<Value> {
     let v = bound.first_order(st)?;
@@ -294,7 +323,7 @@ impl Bound for ConstructionBound {
 
 /// Every registered bound. A new bound is one more item here.
 pub fn registry() -> Vec<Box<dyn Bound>> {
-    let mut out: Vec<Box<dyn Bound>> = vec![Box::new(SelfBound), Box::new(Theorem1)];
+    let mut out: Vec<Box<dyn Bound>> = vec![Box::new(SelfBound), Box::new(Theorem1), Box::new(LpBound)];
     out.extend(
         Family::ALL
             .iter()
@@ -329,6 +358,12 @@ impl Best {
         } else {
             Some((u / l).to_f64())
         }
+    }
+    /// Whether the optimum is certified: the best lower and upper bounds agree exactly or to
+    /// `1e-9` relative.
+    pub fn certified(&self) -> bool {
+        let (l, u) = (&self.lower.value.value, &self.upper.value.value);
+        l == u || (!l.is_zero() && (u - l) / l <= q(1, 1_000_000_000))
     }
     /// `upper / lower` exactly (`None` when the lower bound is zero).
     pub fn ratio_exact(&self) -> Option<BigRational> {

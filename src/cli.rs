@@ -32,6 +32,37 @@ enum Command {
     Bounds(BoundsArgs),
     /// Minimise the loss (L-BFGS with restarts); report the exact loss of the W found.
     Optimize(OptimizeArgs),
+    /// Solve the LP (Delsarte-type) lower bound, round it and verify it exactly.
+    Certify(CertifyArgs),
+    /// Re-verify a certificate file from scratch.
+    Check(CheckArgs),
+}
+
+#[derive(Args, Debug)]
+struct CertifyArgs {
+    #[command(flatten)]
+    model: ModelArgs,
+    /// Number of features n >= 1.
+    #[arg(long)]
+    n: usize,
+    /// Number of hidden dimensions m >= 1.
+    #[arg(long)]
+    m: usize,
+    /// Degree of the LP polynomial (default max(12, 2p)).
+    #[arg(long)]
+    degree: Option<usize>,
+    /// Print JSON instead of text.
+    #[arg(long)]
+    json: bool,
+    /// Write the certificate file.
+    #[arg(long)]
+    save: Option<PathBuf>,
+}
+
+#[derive(Args, Debug)]
+struct CheckArgs {
+    /// A certificate file written by `certify --save`.
+    file: PathBuf,
 }
 
 /// The model: activation, exponent and value distribution.
@@ -184,6 +215,8 @@ pub fn run(cli: Cli) -> Result<String> {
         Command::Loss(args) => loss_command(&args),
         Command::Bounds(args) => bounds_command(&args),
         Command::Optimize(args) => optimize_command(&args),
+        Command::Certify(args) => certify_command(&args),
+        Command::Check(args) => check_command(&args),
     }
 }
 
@@ -330,6 +363,7 @@ fn best_json(best: &Best) -> serde_json::Value {
         "lower": side(&best.lower, false),
         "upper": side(&best.upper, true),
         "ratio": best.ratio(),
+        "certified": best.certified(),
         "ratio_exact": best.ratio_exact().map(|r| fmt_exact(&r)),
     })
 }
@@ -438,7 +472,7 @@ fn bounds_command(args: &BoundsArgs) -> Result<String> {
     };
     let summary = |best: &Best| -> String {
         format!(
-            "  best lower: {} by {}\n  best upper: {} by {}\n  ratio upper/lower: {}\n",
+            "  best lower: {} by {}\n  best upper: {} by {}\n  ratio upper/lower: {}{}\n",
             short_text(&best.lower.value.value),
             best.lower
                 .value
@@ -451,7 +485,8 @@ fn bounds_command(args: &BoundsArgs) -> Result<String> {
                 .detail
                 .clone()
                 .unwrap_or_else(|| best.upper.name.to_string()),
-            ratio_text(best)
+            ratio_text(best),
+            if best.certified() { "  (the optimum is certified)" } else { "" }
         )
     };
     out += &table(&first);
@@ -602,4 +637,43 @@ fn optimize_command(args: &OptimizeArgs) -> Result<String> {
         );
     }
     Ok(out)
+}
+
+fn certify_command(args: &CertifyArgs) -> Result<String> {
+    use crate::certificate::{certify, default_degree};
+    let model = args.model.model()?;
+    let st = Setting::new(model, args.n, args.m)?;
+    let degree = args.degree.unwrap_or_else(|| default_degree(&st));
+    let cert = certify(&st, degree)?;
+    if let Some(path) = &args.save {
+        std::fs::write(path, format!("{}\n", cert.to_json()))
+            .map_err(|e| Error::io(path.display().to_string(), e))?;
+    }
+    if args.json {
+        let mut v = cert.to_json();
+        v["float"] = json!(cert.lower.to_f64());
+        v["verified"] = json!(true);
+        return Ok(format!("{v}\n"));
+    }
+    Ok(format!(
+        "model: {model}; n = {} features, m = {} hidden dimensions\nLP certificate of degree {degree}, verified exactly (q_k >= 0, f - q >= 0 on [-1, 1] by Sturm sequences)\nL1 >= {}\n",
+        st.n,
+        st.m,
+        exact_text(&cert.lower)
+    ))
+}
+
+fn check_command(args: &CheckArgs) -> Result<String> {
+    use crate::certificate::{Certificate, verify};
+    let text = read_file(&args.file)?;
+    let cert = Certificate::from_json(&text).map_err(|e| Error::input(format!("{}: {e}", args.file.display())))?;
+    let bound = verify(&cert).map_err(|e| Error::input(format!("{}: refused: {e}", args.file.display())))?;
+    Ok(format!(
+        "{}: verified: {} n = {}, m = {}: L1 >= {}\n",
+        args.file.display(),
+        cert.setting.model,
+        cert.setting.n,
+        cert.setting.m,
+        exact_text(&bound)
+    ))
 }

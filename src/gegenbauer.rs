@@ -16,7 +16,9 @@ fn q(n: i64, d: i64) -> BigRational {
 }
 
 /// `P_0^{(m)} .. P_degree^{(m)}` with exact rational coefficients (monomial basis, `t^0` first).
+/// Needs `m >= 2` (callers check; `m = 1` is degenerate).
 pub fn gegenbauer(m: usize, degree: usize) -> Vec<Poly<BigRational>> {
+    assert!(m >= 2, "Gegenbauer polynomials need m >= 2");
     let mut out = vec![Poly(vec![q(1, 1)])];
     if degree >= 1 {
         out.push(Poly(vec![q(0, 1), q(1, 1)]));

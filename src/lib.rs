@@ -15,6 +15,7 @@
 //! | [`oracle`] | exact loss by support enumeration (the oracle; the exact rectified loss) |
 //! | [`montecarlo`] | seeded Monte Carlo estimates with standard errors |
 //! | [`bounds`] | the registry of lower and upper bounds, tightness, the crossover density |
+//! | [`certificate`] | LP (Delsarte-type) lower bounds: solve, round, verify exactly, files |
 //! | [`constructions`] | explicit rational witnesses: orthogonal, antipodal, designs |
 //! | [`gegenbauer`] | exact Gegenbauer polynomials, `alpha_{m,p}`, `kappa_{m,p}`, design moments |
 //! | [`sturm`] | exact real-root location (Sturm sequences) |
@@ -22,6 +23,7 @@
 
 pub mod arith;
 pub mod bounds;
+pub mod certificate;
 pub mod cli;
 pub mod constructions;
 pub mod error;

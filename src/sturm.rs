@@ -52,10 +52,24 @@ pub fn remainder(a: &Poly<BigRational>, b: &Poly<BigRational>) -> Poly<BigRation
     r
 }
 
-/// The Sturm chain of a nonzero polynomial.
+/// `p` times the positive rational that makes it a primitive integer polynomial. Sign counts of a
+/// Sturm chain are unchanged by positive factors, and this keeps the remainders' numbers small.
+fn primitive(p: Poly<BigRational>) -> Poly<BigRational> {
+    use num_integer::Integer;
+    let den = crate::arith::common_denominator(&p.0);
+    let nums: Vec<num_bigint::BigInt> = p.0.iter().map(|c| (c * BigRational::from_integer(den.clone())).to_integer()).collect();
+    let g = nums.iter().fold(num_bigint::BigInt::from(0), |acc, x| acc.gcd(x));
+    if num_traits::Zero::is_zero(&g) {
+        return p;
+    }
+    Poly(nums.into_iter().map(|x| BigRational::from_integer(x / &g)).collect())
+}
+
+/// The Sturm chain of a nonzero polynomial (each element scaled to a primitive integer polynomial
+/// by a positive factor, which leaves every sign count unchanged).
 pub fn sturm_chain(f: &Poly<BigRational>) -> Vec<Poly<BigRational>> {
-    let mut chain = vec![trim(f.clone())];
-    let d = derivative(&chain[0]);
+    let mut chain = vec![primitive(trim(f.clone()))];
+    let d = primitive(derivative(&chain[0]));
     if d.is_zero() {
         return chain;
     }
@@ -66,7 +80,7 @@ pub fn sturm_chain(f: &Poly<BigRational>) -> Vec<Poly<BigRational>> {
         if r.is_zero() {
             break;
         }
-        chain.push(r.map(|c| -c));
+        chain.push(primitive(r.map(|c| -c)));
     }
     chain
 }
