@@ -375,10 +375,11 @@ impl Best {
 /// The best of each side among `entries`. Fails if a lower bound exceeds an upper bound (a
 /// refutation: never silently reported).
 pub fn best_of(entries: &[Entry]) -> Result<Best> {
+    // On ties the first registered bound is credited (`max_by` would take the last).
     let lower = entries
         .iter()
         .filter(|e| e.side == Side::Lower)
-        .max_by(|a, b| a.value.value.cmp(&b.value.value))
+        .reduce(|a, b| if b.value.value > a.value.value { b } else { a })
         .cloned()
         .ok_or_else(|| Error::input("no lower bound applies"))?;
     let upper = entries

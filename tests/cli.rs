@@ -524,3 +524,47 @@ fn optimize_refuses_bad_arguments() {
         "n (features)",
     );
 }
+
+#[test]
+fn certify_and_check_round_trip() {
+    let save = std::env::temp_dir().join(format!("superbound-cert-{}.json", std::process::id()));
+    let out = bin()
+        .args(["certify", "--act", "power", "--p", "2", "--n", "6", "--m", "3", "--json", "--save"])
+        .arg(&save)
+        .output()
+        .unwrap();
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    let v: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(v["lower"], "7/16");
+    assert_eq!(v["verified"], true);
+    assert_eq!(v["degree"], 12);
+    bin().arg("check").arg(&save).assert().success().stdout(predicate::str::contains("verified"));
+    // A tampered claim is refused with the reason.
+    let text = std::fs::read_to_string(&save).unwrap().replace("\"7/16\"", "\"1/2\"");
+    let bad = weights_file(&text);
+    refused(&["check", bad.0.to_str().unwrap()], None, "differs");
+    let _ = std::fs::remove_file(save);
+}
+
+#[test]
+fn check_refuses_hostile_files() {
+    let good = r#"{"activation":"power","p":2,"n":6,"m":3,"values":"uniform","degree":1,"coefficients":["1/5","0"],"lower":"1/2"}"#;
+    let cases: Vec<(String, &str)> = vec![
+        ("not json".into(), "not valid JSON"),
+        ("[1,2]".into(), "JSON object"),
+        (good.replace("\"power\"", "\"tanh\""), "activation"),
+        (good.replace("\"degree\":1", "\"degree\":99999"), "limit"),
+        (good.replace("\"degree\":1", "\"degree\":3"), "entries"),
+        (good.replace("\"0\"]", &format!("\"{}\"]", "9".repeat(5000))), "characters"),
+        (good.replace("\"0\"]", "\"1/0\"]"), "zero denominator"),
+        (good.replace("\"n\":6", "\"n\":0"), "n (features)"),
+        (good.replace("\"m\":3", "\"m\":1"), "m >= 2"),
+        (good.replace("\"p\":2", "\"p\":-2"), "nonnegative integer"),
+        (good.replace(",\"lower\":\"1/2\"", ""), "lower"),
+        (good.replace("\"0\"]", "\"-1/3\"]"), "negative"),
+    ];
+    for (text, needle) in cases {
+        let f = weights_file(&text);
+        refused(&["check", f.0.to_str().unwrap()], None, needle);
+    }
+}
