@@ -309,8 +309,11 @@ impl Bound for ConstructionBound {
                     1.2,
                     30,
                 );
-                let w = at(best);
-                let value = exact_loss(&st.model, &w, s)?;
+                // The first-order scale itself is a candidate too (exact where it is optimal).
+                let (w, value) = [at(best), at(1.0)]
+                    .into_iter()
+                    .filter_map(|w| exact_loss(&st.model, &w, s).map(|v| (w, v)))
+                    .min_by(|a, b| a.1.cmp(&b.1))?;
                 Some(Value {
                     value,
                     witness: Some(w),

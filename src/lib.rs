@@ -19,6 +19,7 @@
 //! | [`constructions`] | explicit rational witnesses: orthogonal, antipodal, designs |
 //! | [`gegenbauer`] | exact Gegenbauer polynomials, `alpha_{m,p}`, `kappa_{m,p}`, design moments |
 //! | [`sturm`] | exact real-root location (Sturm sequences) |
+//! | [`table`] | tables of tightness: rows in parallel, resumable store, shards, formats |
 //! | [`cli`] | the `superbound` command line |
 
 pub mod arith;
@@ -34,5 +35,6 @@ pub mod montecarlo;
 pub mod optimise;
 pub mod oracle;
 pub mod sturm;
+pub mod table;
 
 pub use error::{Error, Result};
