@@ -183,7 +183,11 @@ impl Bound for LpBound {
 /// The single-support lemma applied to a first-order lower bound.
 fn lift(bound: &dyn Bound, st: &Setting, s: &BigRational) -> Option<Value> {
     let v = bound.first_order(st)?;
-    Some(Value::plain(single_support(s, st.n) * v.value))
+    Some(Value {
+        value: single_support(s, st.n) * v.value,
+        witness: None,
+        detail: v.detail,
+    })
 }
 
 /// The exact loss of a witness at density `s`, where an exact route exists.
@@ -326,7 +330,8 @@ impl Bound for ConstructionBound {
 
 /// Every registered bound. A new bound is one more item here.
 pub fn registry() -> Vec<Box<dyn Bound>> {
-    let mut out: Vec<Box<dyn Bound>> = vec![Box::new(SelfBound), Box::new(Theorem1), Box::new(LpBound)];
+    let mut out: Vec<Box<dyn Bound>> =
+        vec![Box::new(SelfBound), Box::new(Theorem1), Box::new(LpBound)];
     out.extend(
         Family::ALL
             .iter()

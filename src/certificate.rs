@@ -72,16 +72,23 @@ impl Certificate {
         if text.len() > 1 << 20 {
             return Err(Error::too_large("certificate file is larger than 1 MiB"));
         }
-        let v: serde_json::Value =
-            serde_json::from_str(text).map_err(|e| Error::input(format!("certificate is not valid JSON: {e}")))?;
-        let obj = v.as_object().ok_or_else(|| Error::input("certificate must be a JSON object"))?;
-        let field = |k: &str| obj.get(k).ok_or_else(|| Error::input(format!("certificate has no {k:?}")));
+        let v: serde_json::Value = serde_json::from_str(text)
+            .map_err(|e| Error::input(format!("certificate is not valid JSON: {e}")))?;
+        let obj = v
+            .as_object()
+            .ok_or_else(|| Error::input("certificate must be a JSON object"))?;
+        let field = |k: &str| {
+            obj.get(k)
+                .ok_or_else(|| Error::input(format!("certificate has no {k:?}")))
+        };
         let uint = |k: &str, max: u64| -> Result<u64> {
             let x = field(k)?
                 .as_u64()
                 .ok_or_else(|| Error::input(format!("{k:?} must be a nonnegative integer")))?;
             if x > max {
-                return Err(Error::too_large(format!("{k:?} = {x} is above the limit {max}")));
+                return Err(Error::too_large(format!(
+                    "{k:?} = {x} is above the limit {max}"
+                )));
             }
             Ok(x)
         };
@@ -100,7 +107,11 @@ impl Certificate {
                 .map_err(Error::input)?,
         };
         let model = Model::new(act, p, values)?;
-        let setting = Setting::new(model, uint("n", 1 << 20)? as usize, uint("m", 1 << 20)? as usize)?;
+        let setting = Setting::new(
+            model,
+            uint("n", 1 << 20)? as usize,
+            uint("m", 1 << 20)? as usize,
+        )?;
         let degree = uint("degree", MAX_DEGREE as u64)? as usize;
         let coeffs = field("coefficients")?
             .as_array()
@@ -132,7 +143,11 @@ impl Certificate {
             .map(|(k, c)| rational(c, &format!("coefficient {k}")))
             .collect::<Result<Vec<_>>>()?;
         let lower = rational(field("lower")?, "\"lower\"")?;
-        Ok(Certificate { setting, coefficients, lower })
+        Ok(Certificate {
+            setting,
+            coefficients,
+            lower,
+        })
     }
 }
 
@@ -161,10 +176,14 @@ fn gegenbauer_values(m: usize, degree: usize, t: f64) -> Vec<f64> {
 /// to `q(t) <= f(t)` on the grid and `q_k >= 0` (`k >= 1`), refining the grid where `q` touches `f`.
 pub fn solve_lp(st: &Setting, degree: usize) -> Result<Vec<f64>> {
     use clarabel::algebra::CscMatrix;
-    use clarabel::solver::{DefaultSettingsBuilder, DefaultSolver, IPSolver, NonnegativeConeT, SolverStatus};
+    use clarabel::solver::{
+        DefaultSettingsBuilder, DefaultSolver, IPSolver, NonnegativeConeT, SolverStatus,
+    };
     let (act, p, n, m) = (st.model.act, st.model.p, st.n as f64, st.m);
     let cols = degree + 1;
-    let mut grid: Vec<f64> = (0..=800).map(|j| (std::f64::consts::PI * j as f64 / 800.0).cos()).collect();
+    let mut grid: Vec<f64> = (0..=800)
+        .map(|j| (std::f64::consts::PI * j as f64 / 800.0).cos())
+        .collect();
     grid.extend([0.0, 1.0, -1.0]);
     let mut sol = vec![0.0; cols];
     for round in 0..4 {
@@ -208,7 +227,11 @@ pub fn solve_lp(st: &Setting, degree: usize) -> Result<Vec<f64>> {
         solver.solve();
         match solver.solution.status {
             SolverStatus::Solved | SolverStatus::AlmostSolved => {}
-            other => return Err(Error::input(format!("the LP solver did not converge ({other:?})"))),
+            other => {
+                return Err(Error::input(format!(
+                    "the LP solver did not converge ({other:?})"
+                )));
+            }
         }
         sol = solver.solution.x.clone();
         if round == 3 {
@@ -220,10 +243,12 @@ pub fn solve_lp(st: &Setting, degree: usize) -> Result<Vec<f64>> {
             let v = gegenbauer_values(m, degree, t);
             f_of(act, p, t) - v.iter().zip(&sol).map(|(a, b)| a * b).sum::<f64>()
         };
-        let vals: Vec<(f64, f64)> = (0..=fine).map(|j| {
-            let t = -1.0 + 2.0 * j as f64 / fine as f64;
-            (t, gap(t))
-        }).collect();
+        let vals: Vec<(f64, f64)> = (0..=fine)
+            .map(|j| {
+                let t = -1.0 + 2.0 * j as f64 / fine as f64;
+                (t, gap(t))
+            })
+            .collect();
         for w in vals.windows(3) {
             if w[1].1 <= w[0].1 && w[1].1 <= w[2].1 && w[1].1 < 1e-6 {
                 grid.push(w[1].0);
@@ -236,7 +261,10 @@ pub fn solve_lp(st: &Setting, degree: usize) -> Result<Vec<f64>> {
 }
 
 /// The exact polynomial pieces `f - q` must be nonnegative on, as `(poly, lo, hi)`.
-fn gap_pieces(st: &Setting, coefficients: &[BigRational]) -> Vec<(Poly<BigRational>, BigRational, BigRational)> {
+fn gap_pieces(
+    st: &Setting,
+    coefficients: &[BigRational],
+) -> Vec<(Poly<BigRational>, BigRational, BigRational)> {
     let qpoly = from_gegenbauer(coefficients, st.m);
     let t2p = crate::gegenbauer::even_power(st.model.p);
     match st.model.act {
@@ -264,10 +292,15 @@ pub fn verify(cert: &Certificate) -> std::result::Result<BigRational, String> {
         return Err("no coefficients".into());
     }
     if cert.setting.m < 2 {
-        return Err("the LP bound needs m >= 2 (the Gegenbauer polynomials of R^1 are degenerate)".into());
+        return Err(
+            "the LP bound needs m >= 2 (the Gegenbauer polynomials of R^1 are degenerate)".into(),
+        );
     }
     if let Some(k) = (1..c.len()).find(|&k| c[k] < q(0, 1)) {
-        return Err(format!("coefficient q_{k} = {} is negative (needs q_k >= 0 for k >= 1)", c[k]));
+        return Err(format!(
+            "coefficient q_{k} = {} is negative (needs q_k >= 0 for k >= 1)",
+            c[k]
+        ));
     }
     let bound = bound_from(&cert.setting, c).ok_or("beta = q_0 + (1 - q(1))/n is not positive")?;
     if bound != cert.lower {
@@ -319,7 +352,10 @@ fn with_margin(st: &Setting, mut coefficients: Vec<BigRational>) -> Option<Certi
         }
     }
     let (act, p, m, degree) = (st.model.act, st.model.p, st.m, coefficients.len() - 1);
-    let cf: Vec<f64> = coefficients.iter().map(crate::arith::rational_to_f64).collect();
+    let cf: Vec<f64> = coefficients
+        .iter()
+        .map(crate::arith::rational_to_f64)
+        .collect();
     let worst = (0..=20_000)
         .map(|j| {
             let t = -1.0 + j as f64 / 10_000.0;
@@ -327,9 +363,17 @@ fn with_margin(st: &Setting, mut coefficients: Vec<BigRational>) -> Option<Certi
             f_of(act, p, t) - v.iter().zip(&cf).map(|(a, b)| a * b).sum::<f64>()
         })
         .fold(0.0, f64::min);
-    let ok = |c: &[BigRational]| gap_pieces(st, c).iter().all(|(poly, lo, hi)| nonnegative_on(poly, lo, hi));
+    let ok = |c: &[BigRational]| {
+        gap_pieces(st, c)
+            .iter()
+            .all(|(poly, lo, hi)| nonnegative_on(poly, lo, hi))
+    };
     let mut margins = vec![q(0, 1)];
-    let start = if worst < 0.0 { (-worst).log2().floor() as i64 - 2 } else { -60 };
+    let start = if worst < 0.0 {
+        (-worst).log2().floor() as i64 - 2
+    } else {
+        -60
+    };
     margins.extend((start.max(-200)..=4).map(|e| {
         if e >= 0 {
             BigRational::from_integer(BigInt::from(1) << e as usize)
@@ -342,7 +386,11 @@ fn with_margin(st: &Setting, mut coefficients: Vec<BigRational>) -> Option<Certi
         trial[0] = &trial[0] - &margin;
         if ok(&trial) {
             let lower = bound_from(st, &trial)?;
-            let cert = Certificate { setting: *st, coefficients: trial, lower };
+            let cert = Certificate {
+                setting: *st,
+                coefficients: trial,
+                lower,
+            };
             return verify(&cert).is_ok().then_some(cert);
         }
     }
@@ -355,13 +403,17 @@ fn with_margin(st: &Setting, mut coefficients: Vec<BigRational>) -> Option<Certi
 /// to dyadics — or an error.
 pub fn certify(st: &Setting, degree: usize) -> Result<Certificate> {
     if degree > MAX_DEGREE {
-        return Err(Error::too_large(format!("degree {degree} is above the limit {MAX_DEGREE}")));
+        return Err(Error::too_large(format!(
+            "degree {degree} is above the limit {MAX_DEGREE}"
+        )));
     }
     if degree < 1 {
         return Err(Error::input("degree must be at least 1"));
     }
     if st.m < 2 {
-        return Err(Error::input("the LP bound needs m >= 2 (in R^1 every cosine is +-1)"));
+        return Err(Error::input(
+            "the LP bound needs m >= 2 (in R^1 every cosine is +-1)",
+        ));
     }
     let sol = solve_lp(st, degree)?;
     let mut candidates: Vec<Vec<BigRational>> = Vec::new();
@@ -377,7 +429,8 @@ pub fn certify(st: &Setting, degree: usize) -> Result<Certificate> {
     candidates.push(
         sol.iter()
             .map(|&x| {
-                let exact = <f64 as crate::arith::Scalar>::to_rational(&x).unwrap_or_else(|| q(0, 1));
+                let exact =
+                    <f64 as crate::arith::Scalar>::to_rational(&x).unwrap_or_else(|| q(0, 1));
                 crate::arith::round_to_denominator(&exact, &den)
             })
             .collect(),
@@ -389,7 +442,9 @@ pub fn certify(st: &Setting, degree: usize) -> Result<Certificate> {
         - crate::arith::rational_to_f64(&c_p(&st.model)) / beta;
     let mut best: Option<Certificate> = None;
     for c in candidates {
-        let Some(cert) = with_margin(st, c) else { continue };
+        let Some(cert) = with_margin(st, c) else {
+            continue;
+        };
         let value = crate::arith::rational_to_f64(&cert.lower);
         let good_enough = value >= target - 1e-9 * target.abs();
         if best.as_ref().is_none_or(|b| cert.lower > b.lower) {
@@ -403,8 +458,10 @@ pub fn certify(st: &Setting, degree: usize) -> Result<Certificate> {
 }
 
 /// Certificates computed in this process, by setting and degree.
-fn cache() -> &'static Mutex<HashMap<(Setting, usize), Option<Certificate>>> {
-    static CACHE: OnceLock<Mutex<HashMap<(Setting, usize), Option<Certificate>>>> = OnceLock::new();
+type Cache = Mutex<HashMap<(Setting, usize), Option<Certificate>>>;
+
+fn cache() -> &'static Cache {
+    static CACHE: OnceLock<Cache> = OnceLock::new();
     CACHE.get_or_init(|| Mutex::new(HashMap::new()))
 }
 

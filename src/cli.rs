@@ -38,6 +38,37 @@ enum Command {
     Check(CheckArgs),
     /// A table of bound tightness over a grid of models and densities (the main job).
     Table(TableArgs),
+    /// Draw an SVG: bounds against density, or (m = 2) the optimiser's columns as arrows.
+    Plot(PlotArgs),
+}
+
+#[derive(Args, Debug)]
+struct PlotArgs {
+    #[command(flatten)]
+    model: ModelArgs,
+    /// Number of features n >= 1.
+    #[arg(long)]
+    n: usize,
+    /// Number of hidden dimensions m >= 1.
+    #[arg(long)]
+    m: usize,
+    /// bounds: lower/upper bounds and the optimiser against density; arrows: W's columns (m = 2).
+    #[arg(long, default_value = "bounds")]
+    kind: String,
+    /// Smallest and largest density of the bounds plot.
+    #[arg(long, default_value = "1e-4")]
+    from: String,
+    #[arg(long, default_value = "1")]
+    to: String,
+    /// Number of densities (log-spaced).
+    #[arg(long, default_value_t = 13)]
+    points: usize,
+    /// Leave out the optimiser (faster).
+    #[arg(long)]
+    no_optimize: bool,
+    /// The SVG file to write.
+    #[arg(long)]
+    out: PathBuf,
 }
 
 #[derive(Args, Debug)]
@@ -254,6 +285,7 @@ pub fn run(cli: Cli) -> Result<String> {
         Command::Certify(args) => certify_command(&args),
         Command::Check(args) => check_command(&args),
         Command::Table(args) => table_command(&args),
+        Command::Plot(args) => plot_command(&args),
     }
 }
 
@@ -523,7 +555,11 @@ fn bounds_command(args: &BoundsArgs) -> Result<String> {
                 .clone()
                 .unwrap_or_else(|| best.upper.name.to_string()),
             ratio_text(best),
-            if best.certified() { "  (the optimum is certified)" } else { "" }
+            if best.certified() {
+                "  (the optimum is certified)"
+            } else {
+                ""
+            }
         )
     };
     out += &table(&first);
@@ -703,8 +739,10 @@ fn certify_command(args: &CertifyArgs) -> Result<String> {
 fn check_command(args: &CheckArgs) -> Result<String> {
     use crate::certificate::{Certificate, verify};
     let text = read_file(&args.file)?;
-    let cert = Certificate::from_json(&text).map_err(|e| Error::input(format!("{}: {e}", args.file.display())))?;
-    let bound = verify(&cert).map_err(|e| Error::input(format!("{}: refused: {e}", args.file.display())))?;
+    let cert = Certificate::from_json(&text)
+        .map_err(|e| Error::input(format!("{}: {e}", args.file.display())))?;
+    let bound = verify(&cert)
+        .map_err(|e| Error::input(format!("{}: refused: {e}", args.file.display())))?;
     Ok(format!(
         "{}: verified: {} n = {}, m = {}: L1 >= {}\n",
         args.file.display(),
@@ -723,7 +761,9 @@ fn table_command(args: &TableArgs) -> Result<String> {
         .map(|a| match a.trim() {
             "power" => Ok(Activation::Power),
             "rect" => Ok(Activation::Rect),
-            other => Err(Error::input(format!("--act: unknown activation {other:?} (power or rect)"))),
+            other => Err(Error::input(format!(
+                "--act: unknown activation {other:?} (power or rect)"
+            ))),
         })
         .collect::<Result<Vec<_>>>()?;
     let ps = parse_list(&args.p, "p", crate::model::MAX_P as usize)?;
@@ -737,7 +777,10 @@ fn table_command(args: &TableArgs) -> Result<String> {
     }
     let values: Values = args.values.parse().map_err(Error::input)?;
     if !matches!(args.format.as_str(), "md" | "csv" | "latex" | "json") {
-        return Err(Error::input(format!("unknown --format {:?} (md, csv, latex or json)", args.format)));
+        return Err(Error::input(format!(
+            "unknown --format {:?} (md, csv, latex or json)",
+            args.format
+        )));
     }
     let grid = Grid {
         acts,
@@ -750,7 +793,10 @@ fn table_command(args: &TableArgs) -> Result<String> {
     let shard_spec = args.shard.as_deref().map(parse_shard).transpose()?;
     let specs = shard(grid.specs(), shard_spec);
     if specs.len() > 100_000 {
-        return Err(Error::too_large(format!("{} rows; at most 100000 per run (use --shard)", specs.len())));
+        return Err(Error::too_large(format!(
+            "{} rows; at most 100000 per run (use --shard)",
+            specs.len()
+        )));
     }
     let rows = run(&specs, values, args.optimize, args.out.as_deref(), true)?;
     let arguments = json!({
@@ -758,4 +804,57 @@ fn table_command(args: &TableArgs) -> Result<String> {
         "values": args.values, "optimize": args.optimize, "shard": args.shard,
     });
     render(&rows, &args.format, &arguments)
+}
+
+fn plot_command(args: &PlotArgs) -> Result<String> {
+    use crate::optimise::{Objective, Options, Problem, optimise};
+    let model = args.model.model()?;
+    let st = Setting::new(model, args.n, args.m)?;
+    match args.kind.as_str() {
+        "bounds" => {
+            let from = Density::parse(Some(&args.from), None)?.0.to_f64();
+            let to = Density::parse(Some(&args.to), None)?.0.to_f64();
+            if from >= to {
+                return Err(Error::input("--from must be below --to"));
+            }
+            if !(2..=100).contains(&args.points) {
+                return Err(Error::input("--points must be between 2 and 100"));
+            }
+            let series = crate::plot::bounds_series(&st, from, to, args.points, !args.no_optimize)?;
+            let first = bounds::best_of(&bounds::first_order_entries(&st))?;
+            crate::plot::draw_bounds(
+                &st,
+                &series,
+                (&first.lower.value.value, &first.upper.value.value),
+                &args.out,
+            )?;
+        }
+        "arrows" => {
+            if st.m != 2 {
+                return Err(Error::input("--kind arrows needs --m 2"));
+            }
+            let pr = Problem {
+                setting: st,
+                objective: Objective::FirstOrder,
+                bias: false,
+                importance: None,
+            };
+            let found = optimise(&pr, &Options::default())?;
+            let w = found.weights.w.map(<f64 as Scalar>::from_rational);
+            let title = format!(
+                "{} p={}, n={}, m=2: optimiser's W (L1 = {})",
+                model.act,
+                model.p,
+                st.n,
+                fmt_decimal(found.value.to_f64())
+            );
+            crate::plot::draw_arrows(&title, &w, &args.out)?;
+        }
+        other => {
+            return Err(Error::input(format!(
+                "unknown --kind {other:?} (bounds or arrows)"
+            )));
+        }
+    }
+    Ok(format!("wrote {}\n", args.out.display()))
 }

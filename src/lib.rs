@@ -19,6 +19,7 @@
 //! | [`constructions`] | explicit rational witnesses: orthogonal, antipodal, designs |
 //! | [`gegenbauer`] | exact Gegenbauer polynomials, `alpha_{m,p}`, `kappa_{m,p}`, design moments |
 //! | [`sturm`] | exact real-root location (Sturm sequences) |
+//! | [`plot`] | SVG plots: bounds against density; the columns of `W` as arrows |
 //! | [`table`] | tables of tightness: rows in parallel, resumable store, shards, formats |
 //! | [`cli`] | the `superbound` command line |
 
@@ -34,6 +35,7 @@ pub mod model;
 pub mod montecarlo;
 pub mod optimise;
 pub mod oracle;
+pub mod plot;
 pub mod sturm;
 pub mod table;
 

@@ -57,12 +57,21 @@ pub fn remainder(a: &Poly<BigRational>, b: &Poly<BigRational>) -> Poly<BigRation
 fn primitive(p: Poly<BigRational>) -> Poly<BigRational> {
     use num_integer::Integer;
     let den = crate::arith::common_denominator(&p.0);
-    let nums: Vec<num_bigint::BigInt> = p.0.iter().map(|c| (c * BigRational::from_integer(den.clone())).to_integer()).collect();
-    let g = nums.iter().fold(num_bigint::BigInt::from(0), |acc, x| acc.gcd(x));
+    let nums: Vec<num_bigint::BigInt> =
+        p.0.iter()
+            .map(|c| (c * BigRational::from_integer(den.clone())).to_integer())
+            .collect();
+    let g = nums
+        .iter()
+        .fold(num_bigint::BigInt::from(0), |acc, x| acc.gcd(x));
     if num_traits::Zero::is_zero(&g) {
         return p;
     }
-    Poly(nums.into_iter().map(|x| BigRational::from_integer(x / &g)).collect())
+    Poly(
+        nums.into_iter()
+            .map(|x| BigRational::from_integer(x / &g))
+            .collect(),
+    )
 }
 
 /// The Sturm chain of a nonzero polynomial (each element scaled to a primitive integer polynomial

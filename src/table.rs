@@ -50,7 +50,9 @@ impl Spec {
             self.p,
             self.n,
             self.m,
-            self.density.as_ref().map_or("0".to_string(), |d| d.to_string())
+            self.density
+                .as_ref()
+                .map_or("0".to_string(), |d| d.to_string())
         )
     }
 }
@@ -64,11 +66,18 @@ impl Row {
         self.0[..5].join(",")
     }
     pub fn get(&self, column: &str) -> &str {
-        let i = COLUMNS.iter().position(|c| *c == column).expect("known column");
+        let i = COLUMNS
+            .iter()
+            .position(|c| *c == column)
+            .expect("known column");
         &self.0[i]
     }
     fn csv_line(&self) -> String {
-        self.0.iter().map(|f| csv_field(f)).collect::<Vec<_>>().join(",")
+        self.0
+            .iter()
+            .map(|f| csv_field(f))
+            .collect::<Vec<_>>()
+            .join(",")
     }
 }
 
@@ -121,7 +130,13 @@ impl Grid {
                 for &m in &self.ms {
                     for &n in &self.ns {
                         for d in &self.densities {
-                            out.push(Spec { act, p, n, m, density: d.clone() });
+                            out.push(Spec {
+                                act,
+                                p,
+                                n,
+                                m,
+                                density: d.clone(),
+                            });
                         }
                     }
                 }
@@ -136,20 +151,31 @@ pub fn parse_list(text: &str, what: &str, max: usize) -> Result<Vec<usize>> {
     let mut out = Vec::new();
     for part in text.split(',') {
         let part = part.trim();
-        let bad = || Error::input(format!("--{what}: {part:?} is not a number or a range a..b"));
+        let bad = || {
+            Error::input(format!(
+                "--{what}: {part:?} is not a number or a range a..b"
+            ))
+        };
         if let Some((a, b)) = part.split_once("..") {
-            let (a, b): (usize, usize) = (a.trim().parse().map_err(|_| bad())?, b.trim().parse().map_err(|_| bad())?);
+            let (a, b): (usize, usize) = (
+                a.trim().parse().map_err(|_| bad())?,
+                b.trim().parse().map_err(|_| bad())?,
+            );
             if a > b {
                 return Err(Error::input(format!("--{what}: empty range {part}")));
             }
             if b > max {
-                return Err(Error::too_large(format!("--{what}: {b} is above the limit {max}")));
+                return Err(Error::too_large(format!(
+                    "--{what}: {b} is above the limit {max}"
+                )));
             }
             out.extend(a..=b);
         } else {
             let v: usize = part.parse().map_err(|_| bad())?;
             if v > max {
-                return Err(Error::too_large(format!("--{what}: {v} is above the limit {max}")));
+                return Err(Error::too_large(format!(
+                    "--{what}: {v} is above the limit {max}"
+                )));
             }
             out.push(v);
         }
@@ -164,7 +190,8 @@ pub fn parse_list(text: &str, what: &str, max: usize) -> Result<Vec<usize>> {
 pub fn parse_densities(text: &str) -> Result<Vec<Option<BigRational>>> {
     text.split(',')
         .map(|d| {
-            let q = crate::arith::parse_rational(d).map_err(|e| Error::input(format!("--density: {e}")))?;
+            let q = crate::arith::parse_rational(d)
+                .map_err(|e| Error::input(format!("--density: {e}")))?;
             if num_traits::Zero::is_zero(&q) {
                 Ok(None)
             } else {
@@ -185,13 +212,31 @@ pub fn compute(spec: &Spec, values: Values, optimize: bool) -> Result<Row> {
     };
     if optimize {
         use crate::optimise::{Objective, Options, Problem, optimise};
-        let objective = spec.density.clone().map_or(Objective::FirstOrder, Objective::Density);
-        let problem = Problem { setting: st, objective, bias: false, importance: None };
-        if let Ok(found) = optimise(&problem, &Options { restarts: 8, ..Default::default() }) {
+        let objective = spec
+            .density
+            .clone()
+            .map_or(Objective::FirstOrder, Objective::Density);
+        let problem = Problem {
+            setting: st,
+            objective,
+            bias: false,
+            importance: None,
+        };
+        if let Ok(found) = optimise(
+            &problem,
+            &Options {
+                restarts: 8,
+                ..Default::default()
+            },
+        ) {
             entries.push(bounds::Entry {
                 side: Side::Upper,
                 name: "optimizer",
-                value: bounds::Value { value: found.value, witness: Some(found.weights), detail: None },
+                value: bounds::Value {
+                    value: found.value,
+                    witness: Some(found.weights),
+                    detail: None,
+                },
             });
         }
     }
@@ -202,8 +247,14 @@ pub fn compute(spec: &Spec, values: Values, optimize: bool) -> Result<Row> {
         None => "none".to_string(),
     });
     let (lo, up) = (&best.lower.value.value, &best.upper.value.value);
-    let ratio = best.ratio().map_or("inf".to_string(), |r| format!("{r:.12}"));
-    let kap = if spec.m >= 1 { kappa(spec.m, spec.p).to_string() } else { "-".into() };
+    let ratio = best
+        .ratio()
+        .map_or("inf".to_string(), |r| format!("{r:.12}"));
+    let kap = if spec.m >= 1 {
+        kappa(spec.m, spec.p).to_string()
+    } else {
+        "-".into()
+    };
     let key = spec.key();
     let mut cols: Vec<String> = key.split(',').map(String::from).collect();
     cols.extend([
@@ -234,7 +285,10 @@ impl Store {
         let header = COLUMNS.join(",");
         if !path.exists() {
             std::fs::write(path, format!("{header}\n")).map_err(io)?;
-            return Ok(Store { path: path.to_path_buf(), rows: Vec::new() });
+            return Ok(Store {
+                path: path.to_path_buf(),
+                rows: Vec::new(),
+            });
         }
         let text = std::fs::read_to_string(path).map_err(io)?;
         let complete = match text.rfind('\n') {
@@ -242,14 +296,20 @@ impl Store {
             None => "",
         };
         if complete.len() != text.len() {
-            let f = std::fs::OpenOptions::new().write(true).open(path).map_err(io)?;
+            let f = std::fs::OpenOptions::new()
+                .write(true)
+                .open(path)
+                .map_err(io)?;
             f.set_len(complete.len() as u64).map_err(io)?;
         }
         let mut lines = complete.lines();
         match lines.next() {
             None => {
                 std::fs::write(path, format!("{header}\n")).map_err(io)?;
-                return Ok(Store { path: path.to_path_buf(), rows: Vec::new() });
+                return Ok(Store {
+                    path: path.to_path_buf(),
+                    rows: Vec::new(),
+                });
             }
             Some(h) if h == header => {}
             Some(_) => {
@@ -263,16 +323,26 @@ impl Store {
         for (i, line) in lines.enumerate() {
             let fields = parse_csv_line(line);
             if fields.len() != COLUMNS.len() {
-                return Err(Error::input(format!("{}: line {} has {} fields", path.display(), i + 2, fields.len())));
+                return Err(Error::input(format!(
+                    "{}: line {} has {} fields",
+                    path.display(),
+                    i + 2,
+                    fields.len()
+                )));
             }
             rows.push(Row(fields));
         }
-        Ok(Store { path: path.to_path_buf(), rows })
+        Ok(Store {
+            path: path.to_path_buf(),
+            rows,
+        })
     }
 
     /// Appends one row as a single write, then flushes.
     fn append(&self, file: &std::sync::Mutex<std::fs::File>, row: &Row) -> Result<()> {
-        let mut f = file.lock().map_err(|_| Error::input("store lock poisoned"))?;
+        let mut f = file
+            .lock()
+            .map_err(|_| Error::input("store lock poisoned"))?;
         f.write_all(format!("{}\n", row.csv_line()).as_bytes())
             .and_then(|_| f.flush())
             .map_err(|e| Error::io(self.path.display().to_string(), e))
@@ -283,7 +353,12 @@ impl Store {
 pub fn shard(specs: Vec<Spec>, shard: Option<(usize, usize)>) -> Vec<Spec> {
     match shard {
         None => specs,
-        Some((k, n)) => specs.into_iter().enumerate().filter(|(i, _)| i % n == k - 1).map(|(_, s)| s).collect(),
+        Some((k, n)) => specs
+            .into_iter()
+            .enumerate()
+            .filter(|(i, _)| i % n == k - 1)
+            .map(|(_, s)| s)
+            .collect(),
     }
 }
 
@@ -302,7 +377,10 @@ pub fn run(
         .as_ref()
         .map(|s| s.rows.iter().map(|r| (r.key(), r.clone())).collect())
         .unwrap_or_default();
-    let todo: Vec<&Spec> = specs.iter().filter(|s| !have.contains_key(&s.key())).collect();
+    let todo: Vec<&Spec> = specs
+        .iter()
+        .filter(|s| !have.contains_key(&s.key()))
+        .collect();
     let file = match &store {
         Some(s) => Some(std::sync::Mutex::new(
             std::fs::OpenOptions::new()
@@ -312,7 +390,11 @@ pub fn run(
         )),
         None => None,
     };
-    let bar = if progress { indicatif::ProgressBar::new(todo.len() as u64) } else { indicatif::ProgressBar::hidden() };
+    let bar = if progress {
+        indicatif::ProgressBar::new(todo.len() as u64)
+    } else {
+        indicatif::ProgressBar::hidden()
+    };
     let computed: Vec<Row> = todo
         .par_iter()
         .progress_with(bar)
@@ -328,12 +410,21 @@ pub fn run(
     for r in computed {
         all.insert(r.key(), r);
     }
-    Ok(specs.iter().filter_map(|s| all.get(&s.key()).cloned()).collect())
+    Ok(specs
+        .iter()
+        .filter_map(|s| all.get(&s.key()).cloned())
+        .collect())
 }
 
 /// Renders rows as `md`, `csv`, `latex` or `json` (with the tool version and the arguments).
 pub fn render(rows: &[Row], format: &str, arguments: &serde_json::Value) -> Result<String> {
-    let short = |x: &str| if x.len() <= 24 { x.to_string() } else { "…".to_string() };
+    let short = |x: &str| {
+        if x.len() <= 24 {
+            x.to_string()
+        } else {
+            "…".to_string()
+        }
+    };
     match format {
         "csv" => {
             let mut out = format!("{}\n", COLUMNS.join(","));
@@ -347,7 +438,11 @@ pub fn render(rows: &[Row], format: &str, arguments: &serde_json::Value) -> Resu
                 .iter()
                 .map(|r| {
                     serde_json::Value::Object(
-                        COLUMNS.iter().zip(&r.0).map(|(c, v)| (c.to_string(), serde_json::json!(v))).collect(),
+                        COLUMNS
+                            .iter()
+                            .zip(&r.0)
+                            .map(|(c, v)| (c.to_string(), serde_json::json!(v)))
+                            .collect(),
                     )
                 })
                 .collect();
@@ -376,14 +471,22 @@ pub fn render(rows: &[Row], format: &str, arguments: &serde_json::Value) -> Resu
                     r.get("upper_by"),
                     r.get("ratio"),
                     r.get("kappa"),
-                    if r.get("certified") == "true" { "yes" } else { "" },
+                    if r.get("certified") == "true" {
+                        "yes"
+                    } else {
+                        ""
+                    },
                     r.get("crossover"),
                 );
             }
             Ok(out)
         }
         "latex" => {
-            let esc = |s: &str| s.replace('_', "\\_").replace('&', "\\&").replace('#', "\\#");
+            let esc = |s: &str| {
+                s.replace('_', "\\_")
+                    .replace('&', "\\&")
+                    .replace('#', "\\#")
+            };
             let mut out = String::from(
                 "\\begin{tabular}{lrrrrrlrlrrl}\n\\toprule\nact & $p$ & $n$ & $m$ & $s$ & lower & by & upper & by & ratio & $\\kappa$ & cert. \\\\\n\\midrule\n",
             );
@@ -401,13 +504,19 @@ pub fn render(rows: &[Row], format: &str, arguments: &serde_json::Value) -> Resu
                     esc(r.get("upper_by")),
                     r.get("ratio"),
                     r.get("kappa"),
-                    if r.get("certified") == "true" { "\\checkmark" } else { "" },
+                    if r.get("certified") == "true" {
+                        "\\checkmark"
+                    } else {
+                        ""
+                    },
                 );
             }
             out += "\\bottomrule\n\\end{tabular}\n";
             Ok(out)
         }
-        other => Err(Error::input(format!("unknown --format {other:?} (md, csv, latex or json)"))),
+        other => Err(Error::input(format!(
+            "unknown --format {other:?} (md, csv, latex or json)"
+        ))),
     }
 }
 
@@ -415,7 +524,10 @@ pub fn render(rows: &[Row], format: &str, arguments: &serde_json::Value) -> Resu
 pub fn parse_shard(text: &str) -> Result<(usize, usize)> {
     let bad = || Error::input(format!("--shard {text:?}: expected K/N with 1 <= K <= N"));
     let (k, n) = text.split_once('/').ok_or_else(bad)?;
-    let (k, n): (usize, usize) = (k.trim().parse().map_err(|_| bad())?, n.trim().parse().map_err(|_| bad())?);
+    let (k, n): (usize, usize) = (
+        k.trim().parse().map_err(|_| bad())?,
+        n.trim().parse().map_err(|_| bad())?,
+    );
     if k == 0 || k > n {
         return Err(bad());
     }

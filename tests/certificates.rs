@@ -34,7 +34,10 @@ fn pentagon_is_certified_to_1e6() {
     let best = best_of(&first_order_entries(&st)).unwrap();
     let pentagon = &best.upper.value.value;
     assert!(best.upper.value.detail.as_deref().unwrap().contains("N=5"));
-    assert!(cert.lower <= *pentagon, "certificate above the pentagon: a contradiction");
+    assert!(
+        cert.lower <= *pentagon,
+        "certificate above the pentagon: a contradiction"
+    );
     let rel = ((pentagon - &cert.lower) / pentagon).to_f64();
     assert!(rel < 1e-6, "gap {rel}");
 }
@@ -60,7 +63,11 @@ fn lp_values_match_the_reference_table() {
     ] {
         let st = setting(act, p, n, m);
         let cert = certify(&st, 12).unwrap();
-        assert!((cert.lower.to_f64() - value).abs() < 1e-5, "{act} n={n} m={m} p={p}: {}", cert.lower.to_f64());
+        assert!(
+            (cert.lower.to_f64() - value).abs() < 1e-5,
+            "{act} n={n} m={m} p={p}: {}",
+            cert.lower.to_f64()
+        );
         assert_eq!(verify(&cert).unwrap(), cert.lower);
     }
 }
@@ -69,12 +76,19 @@ fn lp_values_match_the_reference_table() {
 #[test]
 fn committed_certificates_verify() {
     let files = certificate_files();
-    assert_eq!(files.len(), 162, "the grid: 2 activations x p 1..3 x m 2..4 x n 2..10");
+    assert_eq!(
+        files.len(),
+        162,
+        "the grid: 2 activations x p 1..3 x m 2..4 x n 2..10"
+    );
     for f in &files {
         let cert = Certificate::from_json(&std::fs::read_to_string(f).unwrap()).unwrap();
         let name = f.file_name().unwrap().to_string_lossy().to_string();
         let st = cert.setting;
-        assert_eq!(name, format!("{}-p{}-n{}-m{}.json", st.model.act, st.model.p, st.n, st.m));
+        assert_eq!(
+            name,
+            format!("{}-p{}-n{}-m{}.json", st.model.act, st.model.p, st.n, st.m)
+        );
         assert_eq!(verify(&cert), Ok(cert.lower.clone()), "{name}");
     }
 }
@@ -90,13 +104,19 @@ fn mutations_are_refused() {
             for sign in [1, -1] {
                 let mut bad = cert.clone();
                 bad.coefficients[k] += &delta * q(sign, 1);
-                assert!(verify(&bad).is_err(), "{f:?}: coefficient {k} changed by {sign}/1000 was accepted");
+                assert!(
+                    verify(&bad).is_err(),
+                    "{f:?}: coefficient {k} changed by {sign}/1000 was accepted"
+                );
             }
         }
         for sign in [1, -1] {
             let mut bad = cert.clone();
             bad.lower += &delta * q(sign, 1);
-            assert!(verify(&bad).is_err(), "{f:?}: claimed bound changed was accepted");
+            assert!(
+                verify(&bad).is_err(),
+                "{f:?}: claimed bound changed was accepted"
+            );
         }
         let mut bad = cert.clone();
         bad.coefficients[0] += &delta;
@@ -121,8 +141,20 @@ fn certificates_never_beat_the_optimiser() {
     ] {
         let st = setting(act, p, n, m);
         let cert = certify(&st, default_degree(&st)).unwrap();
-        let pr = Problem { setting: st, objective: Objective::FirstOrder, bias: false, importance: None };
-        let found = optimise(&pr, &Options { restarts: 8, ..Default::default() }).unwrap();
+        let pr = Problem {
+            setting: st,
+            objective: Objective::FirstOrder,
+            bias: false,
+            importance: None,
+        };
+        let found = optimise(
+            &pr,
+            &Options {
+                restarts: 8,
+                ..Default::default()
+            },
+        )
+        .unwrap();
         assert!(
             cert.lower <= found.value,
             "REFUTED: certificate {} above the optimiser's exact {} ({act} p={p} n={n} m={m})",

@@ -529,18 +529,31 @@ fn optimize_refuses_bad_arguments() {
 fn certify_and_check_round_trip() {
     let save = std::env::temp_dir().join(format!("superbound-cert-{}.json", std::process::id()));
     let out = bin()
-        .args(["certify", "--act", "power", "--p", "2", "--n", "6", "--m", "3", "--json", "--save"])
+        .args([
+            "certify", "--act", "power", "--p", "2", "--n", "6", "--m", "3", "--json", "--save",
+        ])
         .arg(&save)
         .output()
         .unwrap();
-    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
     let v: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
     assert_eq!(v["lower"], "7/16");
     assert_eq!(v["verified"], true);
     assert_eq!(v["degree"], 12);
-    bin().arg("check").arg(&save).assert().success().stdout(predicate::str::contains("verified"));
+    bin()
+        .arg("check")
+        .arg(&save)
+        .assert()
+        .success()
+        .stdout(predicate::str::contains("verified"));
     // A tampered claim is refused with the reason.
-    let text = std::fs::read_to_string(&save).unwrap().replace("\"7/16\"", "\"1/2\"");
+    let text = std::fs::read_to_string(&save)
+        .unwrap()
+        .replace("\"7/16\"", "\"1/2\"");
     let bad = weights_file(&text);
     refused(&["check", bad.0.to_str().unwrap()], None, "differs");
     let _ = std::fs::remove_file(save);
@@ -555,7 +568,10 @@ fn check_refuses_hostile_files() {
         (good.replace("\"power\"", "\"tanh\""), "activation"),
         (good.replace("\"degree\":1", "\"degree\":99999"), "limit"),
         (good.replace("\"degree\":1", "\"degree\":3"), "entries"),
-        (good.replace("\"0\"]", &format!("\"{}\"]", "9".repeat(5000))), "characters"),
+        (
+            good.replace("\"0\"]", &format!("\"{}\"]", "9".repeat(5000))),
+            "characters",
+        ),
         (good.replace("\"0\"]", "\"1/0\"]"), "zero denominator"),
         (good.replace("\"n\":6", "\"n\":0"), "n (features)"),
         (good.replace("\"m\":3", "\"m\":1"), "m >= 2"),
@@ -567,4 +583,96 @@ fn check_refuses_hostile_files() {
         let f = weights_file(&text);
         refused(&["check", f.0.to_str().unwrap()], None, needle);
     }
+}
+
+#[test]
+fn plots_are_svg() {
+    let dir = std::env::temp_dir();
+    let bounds_svg = dir.join(format!("superbound-bounds-{}.svg", std::process::id()));
+    let arrows_svg = dir.join(format!("superbound-arrows-{}.svg", std::process::id()));
+    bin()
+        .args([
+            "plot",
+            "--act",
+            "power",
+            "--p",
+            "2",
+            "--n",
+            "3",
+            "--m",
+            "2",
+            "--points",
+            "4",
+            "--no-optimize",
+            "--out",
+        ])
+        .arg(&bounds_svg)
+        .assert()
+        .success();
+    bin()
+        .args([
+            "plot", "--act", "rect", "--p", "1", "--n", "5", "--m", "2", "--kind", "arrows",
+            "--out",
+        ])
+        .arg(&arrows_svg)
+        .assert()
+        .success();
+    for (f, marks) in [(&bounds_svg, 2), (&arrows_svg, 5)] {
+        let svg = std::fs::read_to_string(f).unwrap();
+        assert!(svg.starts_with("<svg"), "{f:?}");
+        assert!(
+            svg.matches("<polyline").count() >= marks,
+            "{f:?} has too few lines"
+        );
+        let _ = std::fs::remove_file(f);
+    }
+    refused(
+        &[
+            "plot",
+            "--act",
+            "rect",
+            "--p",
+            "1",
+            "--n",
+            "5",
+            "--m",
+            "3",
+            "--kind",
+            "arrows",
+            "--out",
+            "/tmp/x.svg",
+        ],
+        None,
+        "m 2",
+    );
+    refused(
+        &[
+            "plot",
+            "--act",
+            "rect",
+            "--p",
+            "1",
+            "--n",
+            "5",
+            "--m",
+            "2",
+            "--kind",
+            "pie",
+            "--out",
+            "/tmp/x.svg",
+        ],
+        None,
+        "unknown --kind",
+    );
+}
+
+#[test]
+fn table_refuses_bad_arguments() {
+    refused(&["table", "--n", "5..2"], None, "empty range");
+    refused(&["table", "--p", "0"], None, "at least 1");
+    refused(&["table", "--format", "xml"], None, "unknown --format");
+    refused(&["table", "--shard", "4/3"], None, "--shard");
+    refused(&["table", "--density", "2"], None, "density");
+    refused(&["table", "--act", "gelu"], None, "unknown activation");
+    refused(&["table", "--n", "1000"], None, "limit");
 }

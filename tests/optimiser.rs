@@ -320,21 +320,53 @@ fn ratio_with_optimiser_falls_toward_one() {
             let s = q(1, 1 << k);
             let entries = density_entries(&st, &s);
             let best = best_of(&entries).unwrap();
-            let pr = Problem { setting: st, objective: Objective::Density(s.clone()), bias: false, importance: None };
-            let found = optimise(&pr, &Options { restarts: 4, ..Default::default() }).unwrap();
-            let upper = if found.value < best.upper.value.value { found.value } else { best.upper.value.value.clone() };
+            let pr = Problem {
+                setting: st,
+                objective: Objective::Density(s.clone()),
+                bias: false,
+                importance: None,
+            };
+            let found = optimise(
+                &pr,
+                &Options {
+                    restarts: 4,
+                    ..Default::default()
+                },
+            )
+            .unwrap();
+            let upper = if found.value < best.upper.value.value {
+                found.value
+            } else {
+                best.upper.value.value.clone()
+            };
             let ratio = (upper / &best.lower.value.value).to_f64();
             excess.push(ratio - 1.0);
         }
         for w in excess.windows(2) {
-            assert!(w[1] < w[0], "p={p} n={n} m={m}: ratio - 1 did not fall: {excess:?}");
+            assert!(
+                w[1] < w[0],
+                "p={p} n={n} m={m}: ratio - 1 did not fall: {excess:?}"
+            );
             // s falls 4x per step: the excess, ~ s ((n-1) + U2/U1), falls by 2.5x to 6x.
-            assert!(w[0] / w[1] > 2.5 && w[0] / w[1] < 6.0, "p={p} n={n} m={m}: {excess:?}");
+            assert!(
+                w[0] / w[1] > 2.5 && w[0] / w[1] < 6.0,
+                "p={p} n={n} m={m}: {excess:?}"
+            );
         }
         // The limit: (ratio - 1) / s converges to the slope (n - 1) + U2/U1, so ratio -> 1.
-        let slopes: Vec<f64> = excess.iter().zip([3, 5, 7, 9, 11]).map(|(e, k)| e * f64::from(1 << k)).collect();
+        let slopes: Vec<f64> = excess
+            .iter()
+            .zip([3, 5, 7, 9, 11])
+            .map(|(e, k)| e * f64::from(1 << k))
+            .collect();
         let (a, b) = (slopes[3], slopes[4]);
-        assert!((a - b).abs() < 0.02 * b, "p={p} n={n} m={m}: slopes {slopes:?} do not settle");
-        assert!(b > 0.0 && b < 10.0 * n as f64, "p={p} n={n} m={m}: slope {b}");
+        assert!(
+            (a - b).abs() < 0.02 * b,
+            "p={p} n={n} m={m}: slopes {slopes:?} do not settle"
+        );
+        assert!(
+            b > 0.0 && b < 10.0 * n as f64,
+            "p={p} n={n} m={m}: slope {b}"
+        );
     }
 }

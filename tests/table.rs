@@ -7,7 +7,13 @@ use std::process::{Command, Stdio};
 use superbound::model::{Activation, Values};
 use superbound::table::{COLUMNS, Grid, Row, parse_densities, run, shard};
 
-fn grid(acts: &[Activation], ps: &[u32], ns: std::ops::RangeInclusive<usize>, ms: &[usize], dens: &str) -> Grid {
+fn grid(
+    acts: &[Activation],
+    ps: &[u32],
+    ns: std::ops::RangeInclusive<usize>,
+    ms: &[usize],
+    dens: &str,
+) -> Grid {
     Grid {
         acts: acts.to_vec(),
         ps: ps.to_vec(),
@@ -26,22 +32,48 @@ fn rat(s: &str) -> BigRational {
 /// are tight (ratio exactly 1, certified).
 #[test]
 fn default_table_is_consistent() {
-    let g = grid(&[Activation::Power, Activation::Rect], &[1, 2, 3], 2..=6, &[2, 3], "0,1/100");
+    let g = grid(
+        &[Activation::Power, Activation::Rect],
+        &[1, 2, 3],
+        2..=6,
+        &[2, 3],
+        "0,1/100",
+    );
     let rows = run(&g.specs(), Values::Uniform, false, None, false).unwrap();
     assert_eq!(rows.len(), 120);
     for r in &rows {
-        assert!(rat(r.get("lower")) <= rat(r.get("upper")), "row {}: lower above upper", r.key());
+        assert!(
+            rat(r.get("lower")) <= rat(r.get("upper")),
+            "row {}: lower above upper",
+            r.key()
+        );
     }
     let tight = rows.iter().filter(|r| r.get("certified") == "true").count();
     assert!(tight >= 20, "only {tight} certified rows");
-    assert!(rows.iter().any(|r| r.get("ratio") != "inf" && r.get("ratio").parse::<f64>().unwrap() > 1.01));
+    assert!(
+        rows.iter()
+            .any(|r| r.get("ratio") != "inf" && r.get("ratio").parse::<f64>().unwrap() > 1.01)
+    );
 }
 
 fn bin() -> Command {
     Command::new(env!("CARGO_BIN_EXE_superbound"))
 }
 
-const SWEEP: [&str; 12] = ["table", "--act", "rect", "--p", "1,2", "--n", "3..7", "--m", "2", "--density", "0,1/10", "--format"];
+const SWEEP: [&str; 12] = [
+    "table",
+    "--act",
+    "rect",
+    "--p",
+    "1,2",
+    "--n",
+    "3..7",
+    "--m",
+    "2",
+    "--density",
+    "0,1/10",
+    "--format",
+];
 
 fn csv_rows(text: &str) -> Vec<String> {
     text.lines().skip(1).map(String::from).collect()
@@ -53,10 +85,20 @@ fn csv_rows(text: &str) -> Vec<String> {
 fn killed_sweep_resumes_without_loss_or_repeat() {
     let store = std::env::temp_dir().join(format!("superbound-table-{}.csv", std::process::id()));
     let _ = std::fs::remove_file(&store);
-    let mut child = bin().args(SWEEP).arg("csv").arg("--out").arg(&store).stdout(Stdio::null()).stderr(Stdio::null()).spawn().unwrap();
+    let mut child = bin()
+        .args(SWEEP)
+        .arg("csv")
+        .arg("--out")
+        .arg(&store)
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .spawn()
+        .unwrap();
     let start = std::time::Instant::now();
     loop {
-        let lines = std::fs::read_to_string(&store).map(|t| t.lines().count()).unwrap_or(0);
+        let lines = std::fs::read_to_string(&store)
+            .map(|t| t.lines().count())
+            .unwrap_or(0);
         if lines >= 3 || start.elapsed().as_secs() > 120 {
             break;
         }
@@ -66,14 +108,30 @@ fn killed_sweep_resumes_without_loss_or_repeat() {
     let _ = child.wait();
     let before = std::fs::read_to_string(&store).unwrap();
     let done_before = before.lines().count() - 1;
-    assert!(done_before >= 2, "the sweep should have finished some rows before the kill");
+    assert!(
+        done_before >= 2,
+        "the sweep should have finished some rows before the kill"
+    );
     // A half-written row, as if killed mid-write.
     std::fs::write(&store, format!("{before}rect,2,7,2,1/10,123/4")).unwrap();
-    let out = bin().args(SWEEP).arg("csv").arg("--out").arg(&store).output().unwrap();
-    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    let out = bin()
+        .args(SWEEP)
+        .arg("csv")
+        .arg("--out")
+        .arg(&store)
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
     let stored = std::fs::read_to_string(&store).unwrap();
     assert!(stored.ends_with('\n'));
-    let keys: Vec<String> = csv_rows(&stored).iter().map(|l| l.split(',').take(5).collect::<Vec<_>>().join(",")).collect();
+    let keys: Vec<String> = csv_rows(&stored)
+        .iter()
+        .map(|l| l.split(',').take(5).collect::<Vec<_>>().join(","))
+        .collect();
     let mut unique = keys.clone();
     unique.sort();
     unique.dedup();
@@ -82,21 +140,34 @@ fn killed_sweep_resumes_without_loss_or_repeat() {
     assert!(stored.lines().next().unwrap() == COLUMNS.join(","));
     // Same rows as an uninterrupted run, in canonical order on stdout.
     let fresh = bin().args(SWEEP).arg("csv").output().unwrap();
-    assert_eq!(String::from_utf8_lossy(&out.stdout), String::from_utf8_lossy(&fresh.stdout));
+    assert_eq!(
+        String::from_utf8_lossy(&out.stdout),
+        String::from_utf8_lossy(&fresh.stdout)
+    );
     let _ = std::fs::remove_file(&store);
 }
 
 /// Shards 1/3, 2/3, 3/3 together are the unsharded table.
 #[test]
 fn shards_partition_the_table() {
-    let g = grid(&[Activation::Power, Activation::Rect], &[1, 2], 2..=5, &[2], "0,1/10");
+    let g = grid(
+        &[Activation::Power, Activation::Rect],
+        &[1, 2],
+        2..=5,
+        &[2],
+        "0,1/10",
+    );
     let all = run(&g.specs(), Values::Uniform, false, None, false).unwrap();
     let mut union: Vec<Row> = Vec::new();
     for k in 1..=3 {
         let part = shard(g.specs(), Some((k, 3)));
         union.extend(run(&part, Values::Uniform, false, None, false).unwrap());
     }
-    let key_map = |rows: &[Row]| rows.iter().map(|r| (r.key(), r.0.clone())).collect::<BTreeMap<_, _>>();
+    let key_map = |rows: &[Row]| {
+        rows.iter()
+            .map(|r| (r.key(), r.0.clone()))
+            .collect::<BTreeMap<_, _>>()
+    };
     assert_eq!(union.len(), all.len());
     assert_eq!(key_map(&union), key_map(&all));
 }
@@ -104,7 +175,13 @@ fn shards_partition_the_table() {
 const GOLDEN: &str = "tests/golden/first_order.csv";
 
 fn golden_grid() -> Grid {
-    grid(&[Activation::Power, Activation::Rect], &[1, 2, 3], 2..=6, &[2, 3], "0")
+    grid(
+        &[Activation::Power, Activation::Rect],
+        &[1, 2, 3],
+        2..=6,
+        &[2, 3],
+        "0",
+    )
 }
 
 /// Compares a regenerated table with the stored golden one. Any change fails and names the row
@@ -123,9 +200,13 @@ fn compare(stored: &[Row], fresh: &[Row]) -> Vec<String> {
             if a == b {
                 continue;
             }
-            let rel = ((&b - &a) / if a == rat("0") { rat("1") } else { a.clone() });
+            let rel = (&b - &a) / if a == rat("0") { rat("1") } else { a.clone() };
             let improved = if better { b > a } else { b < a };
-            let crossing = if better { b > rat(o.get("upper")) } else { b < rat(o.get("lower")) };
+            let crossing = if better {
+                b > rat(o.get("upper"))
+            } else {
+                b < rat(o.get("lower"))
+            };
             problems.push(format!(
                 "row {}: {side} changed from {} to {} (relative {:+.3e}) by {} — {}",
                 r.key(),
@@ -133,7 +214,13 @@ fn compare(stored: &[Row], fresh: &[Row]) -> Vec<String> {
                 r.get(&format!("{side}_float")),
                 superbound::arith::Scalar::to_f64(&rel),
                 r.get(&format!("{side}_by")),
-                if crossing { "CROSSES the other side: a refutation" } else if improved { "an improvement" } else { "a regression" }
+                if crossing {
+                    "CROSSES the other side: a refutation"
+                } else if improved {
+                    "an improvement"
+                } else {
+                    "a regression"
+                }
             ));
         }
     }
@@ -156,10 +243,17 @@ fn golden_first_order_table() {
     if std::env::var("UPDATE_GOLDEN").is_ok() {
         std::fs::write(&path, &rendered).unwrap();
     }
-    assert!(path.exists(), "{GOLDEN} is missing: run with UPDATE_GOLDEN=1 once and commit it");
+    assert!(
+        path.exists(),
+        "{GOLDEN} is missing: run with UPDATE_GOLDEN=1 once and commit it"
+    );
     let stored = read_rows(&std::fs::read_to_string(&path).unwrap());
     let problems = compare(&stored, &fresh);
-    assert!(problems.is_empty(), "the golden table changed (UPDATE_GOLDEN=1 to accept):\n{}", problems.join("\n"));
+    assert!(
+        problems.is_empty(),
+        "the golden table changed (UPDATE_GOLDEN=1 to accept):\n{}",
+        problems.join("\n")
+    );
     assert_eq!(stored.len(), fresh.len());
 }
 

@@ -1,0 +1,220 @@
+//! SVG plots (`plotters`, SVG backend, no system fonts): (a) lower and upper bounds, and the
+//! optimiser's value, against the density for one model; (b) for `m = 2`, the optimiser's columns
+//! of `W` as arrows (the pentagon picture of Elhage et al.).
+
+use crate::arith::Scalar;
+use crate::bounds::{self, Setting};
+use crate::error::{Error, Result};
+use crate::optimise::{Objective, Options, Problem, optimise};
+use num_rational::BigRational;
+use plotters::prelude::*;
+
+fn plot_err<E: std::fmt::Debug>(e: E) -> Error {
+    Error::input(format!("drawing the plot failed: {e:?}"))
+}
+
+/// One point of the bounds plot: density, best lower, best upper, optimiser (all divided by `s`).
+#[derive(Clone, Debug)]
+pub struct BoundsPoint {
+    pub s: f64,
+    pub lower: f64,
+    pub upper: f64,
+    pub optimizer: Option<f64>,
+}
+
+/// The bounds on `L*(s)/s` at `points` log-spaced densities from `s_min` to `s_max`.
+pub fn bounds_series(
+    st: &Setting,
+    s_min: f64,
+    s_max: f64,
+    points: usize,
+    optimize: bool,
+) -> Result<Vec<BoundsPoint>> {
+    (0..points)
+        .map(|k| {
+            let x = s_min.ln() + (s_max.ln() - s_min.ln()) * k as f64 / (points - 1).max(1) as f64;
+            let s = <f64 as Scalar>::to_rational(&x.exp())
+                .ok_or_else(|| Error::input("bad density"))?;
+            let sf = s.to_f64();
+            let best = bounds::best_of(&bounds::density_entries(st, &s))?;
+            let optimizer = if optimize {
+                let pr = Problem {
+                    setting: *st,
+                    objective: Objective::Density(s.clone()),
+                    bias: false,
+                    importance: None,
+                };
+                optimise(
+                    &pr,
+                    &Options {
+                        restarts: 8,
+                        ..Default::default()
+                    },
+                )
+                .ok()
+                .map(|f| f.value.to_f64() / sf)
+            } else {
+                None
+            };
+            Ok(BoundsPoint {
+                s: sf,
+                lower: best.lower.value.value.to_f64() / sf,
+                upper: best.upper.value.value.to_f64() / sf,
+                optimizer,
+            })
+        })
+        .collect()
+}
+
+/// Draws the bounds plot to an SVG file.
+pub fn draw_bounds(
+    st: &Setting,
+    series: &[BoundsPoint],
+    first: (&BigRational, &BigRational),
+    path: &std::path::Path,
+) -> Result<()> {
+    let root = SVGBackend::new(path, (720, 460)).into_drawing_area();
+    root.fill(&WHITE).map_err(plot_err)?;
+    let ymax = series
+        .iter()
+        .flat_map(|p| [p.upper, p.optimizer.unwrap_or(0.0)])
+        .fold(first.1.to_f64(), f64::max)
+        * 1.05;
+    let (smin, smax) = (
+        series.first().map_or(1e-4, |p| p.s),
+        series.last().map_or(1.0, |p| p.s),
+    );
+    let mut chart = ChartBuilder::on(&root)
+        .caption(
+            format!(
+                "{} p={}, n={}, m={}: bounds on L*(s)/s",
+                st.model.act, st.model.p, st.n, st.m
+            ),
+            ("sans-serif", 20),
+        )
+        .margin(12)
+        .x_label_area_size(40)
+        .y_label_area_size(60)
+        .build_cartesian_2d((smin..smax).log_scale(), 0.0..ymax)
+        .map_err(plot_err)?;
+    chart
+        .configure_mesh()
+        .x_desc("density s (log scale)")
+        .y_desc("loss / s")
+        .draw()
+        .map_err(plot_err)?;
+    let line = |pts: Vec<(f64, f64)>,
+                color: RGBColor,
+                label: &str,
+                chart: &mut ChartContext<_, _>|
+     -> Result<()> {
+        chart
+            .draw_series(LineSeries::new(pts, color.stroke_width(2)))
+            .map_err(plot_err)?
+            .label(label)
+            .legend(move |(x, y)| {
+                PathElement::new(vec![(x, y), (x + 18, y)], color.stroke_width(2))
+            });
+        Ok(())
+    };
+    line(
+        series.iter().map(|p| (p.s, p.lower)).collect(),
+        BLUE,
+        "best lower bound",
+        &mut chart,
+    )?;
+    line(
+        series.iter().map(|p| (p.s, p.upper)).collect(),
+        RED,
+        "best upper bound (construction)",
+        &mut chart,
+    )?;
+    if series.iter().all(|p| p.optimizer.is_some()) {
+        chart
+            .draw_series(
+                series
+                    .iter()
+                    .map(|p| Circle::new((p.s, p.optimizer.unwrap_or(0.0)), 4, BLACK.filled())),
+            )
+            .map_err(plot_err)?
+            .label("optimiser (exact loss of its W)")
+            .legend(|(x, y)| Circle::new((x + 9, y), 4, BLACK.filled()));
+    }
+    let (l1, u1) = (first.0.to_f64(), first.1.to_f64());
+    line(
+        vec![(smin, l1), (smax, l1)],
+        RGBColor(120, 120, 255),
+        "first-order lower (s -> 0)",
+        &mut chart,
+    )?;
+    line(
+        vec![(smin, u1), (smax, u1)],
+        RGBColor(255, 140, 140),
+        "first-order upper (s -> 0)",
+        &mut chart,
+    )?;
+    chart
+        .configure_series_labels()
+        .background_style(WHITE.mix(0.85))
+        .border_style(BLACK)
+        .position(SeriesLabelPosition::UpperLeft)
+        .draw()
+        .map_err(plot_err)?;
+    root.present().map_err(plot_err)?;
+    Ok(())
+}
+
+/// Draws the columns of a `2 x n` weight matrix as arrows from the origin.
+pub fn draw_arrows(title: &str, w: &crate::model::Mat<f64>, path: &std::path::Path) -> Result<()> {
+    if w.rows != 2 {
+        return Err(Error::input("the arrows plot needs m = 2"));
+    }
+    let r = (0..w.cols)
+        .map(|i| w.get(0, i).hypot(*w.get(1, i)))
+        .fold(0.0, f64::max)
+        .max(1e-9)
+        * 1.15;
+    let root = SVGBackend::new(path, (520, 520)).into_drawing_area();
+    root.fill(&WHITE).map_err(plot_err)?;
+    let mut chart = ChartBuilder::on(&root)
+        .caption(title, ("sans-serif", 18))
+        .margin(12)
+        .x_label_area_size(30)
+        .y_label_area_size(40)
+        .build_cartesian_2d(-r..r, -r..r)
+        .map_err(plot_err)?;
+    chart.configure_mesh().draw().map_err(plot_err)?;
+    for i in 0..w.cols {
+        let (x, y) = (*w.get(0, i), *w.get(1, i));
+        let len = x.hypot(y);
+        chart
+            .draw_series(LineSeries::new(
+                vec![(0.0, 0.0), (x, y)],
+                RED.stroke_width(3),
+            ))
+            .map_err(plot_err)?;
+        if len > 0.0 {
+            // Arrow head: two short strokes back from the tip.
+            let (ux, uy) = (x / len, y / len);
+            let h = 0.08 * r;
+            for sgn in [1.0, -1.0] {
+                let (hx, hy) = (
+                    x - h * (ux * 0.87 - sgn * uy * 0.5),
+                    y - h * (uy * 0.87 + sgn * ux * 0.5),
+                );
+                chart
+                    .draw_series(LineSeries::new(vec![(x, y), (hx, hy)], RED.stroke_width(3)))
+                    .map_err(plot_err)?;
+            }
+        }
+        chart
+            .draw_series(std::iter::once(Text::new(
+                format!("{i}"),
+                (x * 1.07, y * 1.07),
+                ("sans-serif", 14),
+            )))
+            .map_err(plot_err)?;
+    }
+    root.present().map_err(plot_err)?;
+    Ok(())
+}
