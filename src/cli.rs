@@ -46,12 +46,8 @@ enum Command {
 struct PlotArgs {
     #[command(flatten)]
     model: ModelArgs,
-    /// Number of features n >= 1.
-    #[arg(long)]
-    n: usize,
-    /// Number of hidden dimensions m >= 1.
-    #[arg(long)]
-    m: usize,
+    #[command(flatten)]
+    size: SizeArgs,
     /// bounds: lower/upper bounds and the optimiser against density; arrows: W's columns (m = 2).
     #[arg(long, default_value = "bounds")]
     kind: String,
@@ -109,12 +105,8 @@ struct TableArgs {
 struct CertifyArgs {
     #[command(flatten)]
     model: ModelArgs,
-    /// Number of features n >= 1.
-    #[arg(long)]
-    n: usize,
-    /// Number of hidden dimensions m >= 1.
-    #[arg(long)]
-    m: usize,
+    #[command(flatten)]
+    size: SizeArgs,
     /// Degree of the LP polynomial (default max(12, 2p)).
     #[arg(long)]
     degree: Option<usize>,
@@ -153,6 +145,17 @@ impl ModelArgs {
     }
 }
 
+/// The sizes: `n` features in `m` hidden dimensions.
+#[derive(Args, Debug, Clone, Copy)]
+pub struct SizeArgs {
+    /// Number of features n >= 1.
+    #[arg(long)]
+    n: usize,
+    /// Number of hidden dimensions m >= 1.
+    #[arg(long)]
+    m: usize,
+}
+
 #[derive(Args, Debug)]
 struct LossArgs {
     #[command(flatten)]
@@ -185,12 +188,8 @@ struct LossArgs {
 struct BoundsArgs {
     #[command(flatten)]
     model: ModelArgs,
-    /// Number of features n >= 1.
-    #[arg(long)]
-    n: usize,
-    /// Number of hidden dimensions m >= 1.
-    #[arg(long)]
-    m: usize,
+    #[command(flatten)]
+    size: SizeArgs,
     /// Also bound the loss at this density s in (0, 1] (exact: 1/100, 0.01, 1e-2).
     #[arg(long, allow_hyphen_values = true)]
     density: Option<String>,
@@ -203,12 +202,8 @@ struct BoundsArgs {
 struct OptimizeArgs {
     #[command(flatten)]
     model: ModelArgs,
-    /// Number of features n >= 1.
-    #[arg(long)]
-    n: usize,
-    /// Number of hidden dimensions m >= 1.
-    #[arg(long)]
-    m: usize,
+    #[command(flatten)]
+    size: SizeArgs,
     /// Minimise the first-order coefficient L1 (the s -> 0 limit).
     #[arg(long, conflicts_with = "density")]
     first_order: bool,
@@ -457,7 +452,7 @@ fn ratio_text(best: &Best) -> String {
 
 fn bounds_command(args: &BoundsArgs) -> Result<String> {
     let model = args.model.model()?;
-    let st = Setting::new(model, args.n, args.m)?;
+    let st = Setting::new(model, args.size.n, args.size.m)?;
     let density = args
         .density
         .as_deref()
@@ -599,7 +594,7 @@ fn optimize_command(args: &OptimizeArgs) -> Result<String> {
         Objective, Options, Problem, REPRESENTED_NORM, feature_summary, optimise,
     };
     let model = args.model.model()?;
-    let st = Setting::new(model, args.n, args.m)?;
+    let st = Setting::new(model, args.size.n, args.size.m)?;
     let objective = match (&args.density, args.first_order) {
         (Some(d), false) => Objective::Density(Density::parse(Some(d), None)?.0),
         (None, true) => Objective::FirstOrder,
@@ -715,7 +710,7 @@ fn optimize_command(args: &OptimizeArgs) -> Result<String> {
 fn certify_command(args: &CertifyArgs) -> Result<String> {
     use crate::certificate::{certify, default_degree};
     let model = args.model.model()?;
-    let st = Setting::new(model, args.n, args.m)?;
+    let st = Setting::new(model, args.size.n, args.size.m)?;
     let degree = args.degree.unwrap_or_else(|| default_degree(&st));
     let cert = certify(&st, degree)?;
     if let Some(path) = &args.save {
@@ -809,7 +804,7 @@ fn table_command(args: &TableArgs) -> Result<String> {
 fn plot_command(args: &PlotArgs) -> Result<String> {
     use crate::optimise::{Objective, Options, Problem, optimise};
     let model = args.model.model()?;
-    let st = Setting::new(model, args.n, args.m)?;
+    let st = Setting::new(model, args.size.n, args.size.m)?;
     match args.kind.as_str() {
         "bounds" => {
             let from = Density::parse(Some(&args.from), None)?.0.to_f64();

@@ -149,9 +149,14 @@ impl Problem {
             }
             _ => self.first_order_terms(&g),
         };
+        (value, self.chain_rule(&w, &gamma, gb.as_deref()))
+    }
+
+    /// The gradient in the parameters from `Gamma = dL/dG` and `dL/db`, through `G = W^T W`:
+    /// `dL/dW_ri = sum_j W_rj (Gamma_ij + Gamma_ji)`.
+    fn chain_rule(&self, w: &Mat<f64>, gamma: &[f64], gb: Option<&[f64]>) -> Vec<f64> {
         let (m, n) = (self.m(), self.n());
         let mut grad = vec![0.0; self.dim()];
-        // dL/dW_ri = sum_j W_rj (Gamma_ij + Gamma_ji)
         for r in 0..m {
             for i in 0..n {
                 let mut acc = 0.0;
@@ -161,10 +166,10 @@ impl Problem {
                 grad[r * n + i] = acc;
             }
         }
-        if let Some(gb) = gb {
-            grad[m * n..].copy_from_slice(&gb);
+        if let (Some(gb), true) = (gb, self.bias) {
+            grad[m * n..].copy_from_slice(gb);
         }
-        (value, grad)
+        grad
     }
 
     /// `L1` and `Gamma = dL1/dG` (no bias).
@@ -360,7 +365,7 @@ impl Problem {
     pub fn batch_value_and_grad(&self, x: &[f64], batch: &[Vec<f64>]) -> (f64, Vec<f64>) {
         let (w, b) = self.unpack(x);
         let g = w.gram();
-        let (n, m) = (self.n(), self.m());
+        let n = self.n();
         let (act, p) = (self.model().act, self.model().p);
         let mut gamma = vec![0.0; n * n];
         let mut gb = vec![0.0; n];
@@ -387,20 +392,7 @@ impl Problem {
                 }
             }
         }
-        let mut grad = vec![0.0; self.dim()];
-        for r in 0..m {
-            for i in 0..n {
-                let mut acc = 0.0;
-                for j in 0..n {
-                    acc += w.get(r, j) * (gamma[i * n + j] + gamma[j * n + i]);
-                }
-                grad[r * n + i] = acc;
-            }
-        }
-        if self.bias {
-            grad[m * n..].copy_from_slice(&gb);
-        }
-        (value, grad)
+        (value, self.chain_rule(&w, &gamma, Some(&gb)))
     }
 }
 
