@@ -643,7 +643,13 @@ fn optimize_command(args: &OptimizeArgs) -> Result<String> {
     if args.json {
         let rows: Vec<Vec<f64>> = (0..wf.rows).map(|r| wf.row(r).to_vec()).collect();
         let mut obj = serde_json::Map::new();
-        obj.insert("objective".into(), json!(found.objective));
+        let kind = if found.objective.starts_with("first_order") {
+            "first_order"
+        } else {
+            "loss"
+        };
+        obj.insert("objective".into(), json!(kind));
+        obj.insert("objective_detail".into(), json!(found.objective));
         obj.insert("value".into(), exact_json(&found.value));
         obj.insert("float".into(), json!(found.value.to_f64()));
         obj.insert("W".into(), json!(rows));

@@ -676,3 +676,40 @@ fn table_refuses_bad_arguments() {
     refused(&["table", "--act", "gelu"], None, "unknown activation");
     refused(&["table", "--n", "1000"], None, "limit");
 }
+
+#[test]
+fn optimize_objective_is_first_order_or_loss() {
+    let out = bin()
+        .args([
+            "optimize",
+            "--act",
+            "rect",
+            "--p",
+            "1",
+            "--n",
+            "4",
+            "--m",
+            "2",
+            "--density",
+            "1/4",
+            "--restarts",
+            "2",
+            "--json",
+        ])
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let v: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(v["objective"], "loss");
+    assert!(
+        v["objective_detail"]
+            .as_str()
+            .unwrap()
+            .contains("scale tuned")
+    );
+    assert!(v["value"].as_str().unwrap().contains('/'));
+}
