@@ -11,7 +11,7 @@
 use num_bigint::BigInt;
 use num_integer::Integer;
 use num_rational::BigRational;
-use num_traits::{Signed, ToPrimitive};
+use num_traits::ToPrimitive;
 use std::fmt::Debug;
 
 /// A commutative ring with the integers embedded: what the moment convolutions need.
@@ -552,11 +552,6 @@ pub fn fmt_decimal(x: f64) -> String {
 pub fn round_to_denominator(q: &BigRational, den: &BigInt) -> BigRational {
     let scaled = q * BigRational::from_integer(den.clone());
     BigRational::new(scaled.round().to_integer(), den.clone())
-}
-
-/// Absolute value of a rational.
-pub fn abs(q: &BigRational) -> BigRational {
-    q.abs()
 }
 
 #[cfg(test)]

@@ -554,7 +554,8 @@ pub fn optimise(problem: &Problem, opts: &Options) -> Result<Found> {
     };
     // The Adam baseline's own W, untuned: for rect at a density, chosen by exact loss.
     let tune = opts.method == Method::Lbfgs;
-    let (start, w, b, objective) = match rect_density {
+    // `known`: the exact value, where choosing the candidate already computed it.
+    let (start, w, b, objective, known) = match rect_density {
         None => {
             let (start, x, _) = runs.swap_remove(0);
             let (w, b) = problem.unpack(&x);
@@ -562,7 +563,7 @@ pub fn optimise(problem: &Problem, opts: &Options) -> Result<Found> {
                 Objective::FirstOrder => "first_order",
                 Objective::Density(_) => "loss",
             };
-            (start, w, b, objective.to_string())
+            (start, w, b, objective.to_string(), None)
         }
         // Rectified at a density: the best first-order shape need not be best at s, so the four
         // best runs and every construction run get a common scale tuned on the exact loss at s.
@@ -616,7 +617,7 @@ pub fn optimise(problem: &Problem, opts: &Options) -> Result<Found> {
             } else {
                 "loss (rect: Adam on sampled batches, chosen by exact loss)"
             };
-            (best.0, best.1, best.2, objective.to_string())
+            (best.0, best.1, best.2, objective.to_string(), Some(best.3))
         }
     };
     let exact = |x: &f64| {
@@ -638,11 +639,12 @@ pub fn optimise(problem: &Problem, opts: &Options) -> Result<Found> {
             .map(|v| v.iter().map(exact).collect::<Result<Vec<_>>>())
             .transpose()?,
     };
-    let value = match &problem.objective {
-        Objective::FirstOrder => {
+    let value = match (&problem.objective, known) {
+        (_, Some(v)) => v,
+        (Objective::FirstOrder, None) => {
             first_order(&st.model, &weights.w.gram(), weights.importance.as_deref())
         }
-        Objective::Density(s) => match st.model.act {
+        (Objective::Density(s), None) => match st.model.act {
             Activation::Power => crate::loss::power_loss_exact(&st.model, &weights, s)?,
             Activation::Rect => exact_loss(&st.model, &weights, s).ok_or_else(|| {
                 Error::too_large(
