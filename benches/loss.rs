@@ -7,9 +7,9 @@ use num_rational::BigRational;
 use rand::{Rng, SeedableRng};
 use std::hint::black_box;
 use std::time::Instant;
-use superbound::arith::Scalar;
-use superbound::loss::{power_loss, power_loss_exact};
-use superbound::model::{Activation, Mat, Model, Values, Weights};
+use superbound::kernel::arith::Scalar;
+use superbound::kernel::loss::{power_loss, power_loss_exact};
+use superbound::kernel::model::{Activation, Mat, Model, Values, Weights};
 
 /// An `m x n` weight matrix of `f64` entries (so exact values are dyadic), converted exactly.
 fn setup(n: usize, m: usize) -> (Weights, Mat<f64>) {

@@ -6,10 +6,10 @@ use criterion::{Criterion, criterion_group, criterion_main};
 use num_rational::BigRational;
 use std::hint::black_box;
 use std::time::Instant;
-use superbound::arith::Scalar;
 use superbound::bounds::Setting;
-use superbound::model::{Activation, Model, Values};
-use superbound::optimise::{
+use superbound::kernel::arith::Scalar;
+use superbound::kernel::model::{Activation, Model, Values};
+use superbound::search::optimise::{
     Method, Objective, Options, Problem, adam_until, lbfgs, optimise, random_start,
 };
 

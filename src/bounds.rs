@@ -5,50 +5,27 @@
 //! iterates over bounds (the `bounds` command, the tests, the tables) takes them from there.
 //! Lower bounds state a first-order value; at a density they are lifted by the single-support
 //! lemma `L(W; s) >= s (1-s)^{n-1} L1(W)` ([`single_support`]). Upper bounds are exact losses of
-//! explicit rational witnesses ([`crate::constructions`]).
+//! explicit rational witnesses ([`crate::search::constructions`]).
 
-use crate::arith::{Ring, Scalar};
-use crate::constructions::{Construction, Family};
-use crate::error::{Error, Result};
-use crate::gegenbauer::kappa;
-use crate::loss::{first_order, power_loss, power_loss_exact, power_loss_polynomial};
-use crate::model::{Activation, Model, Weights, check_sizes};
-use crate::oracle::{oracle_applies, oracle_polynomial};
-use crate::sturm::smallest_root;
+use crate::kernel::arith::{Ring, Scalar};
+pub use crate::kernel::closed_form::{
+    c_p, orthogonal_first_order, self_first_order, single_support, theorem1_first_order,
+};
+use crate::kernel::error::{Error, Result};
+pub use crate::kernel::loss::exact_loss;
+use crate::kernel::loss::{first_order, power_loss, power_loss_polynomial};
+pub use crate::kernel::model::Setting;
+use crate::kernel::model::{Activation, Model, Weights};
+use crate::kernel::oracle::{oracle_applies, oracle_polynomial};
+use crate::kernel::roots::smallest_root;
+use crate::search::constructions::{Construction, Family};
+use crate::search::golden_section;
 use num_bigint::BigInt;
 use num_rational::BigRational;
 use rayon::prelude::*;
 
 fn q(n: i64, d: i64) -> BigRational {
     BigRational::new(BigInt::from(n), BigInt::from(d))
-}
-
-/// `c_p = mu_{p+1}^2 / mu_{2p}`: the most loss one isolated feature can save
-/// (`l(d) >= mu_2 - c_p`, equality at `d^p = mu_{p+1} / mu_{2p}`).
-pub fn c_p(model: &Model) -> BigRational {
-    let a = model.mu(model.p + 1);
-    &a * &a / model.mu(2 * model.p)
-}
-
-/// The single-support factor `s (1-s)^{n-1}`: the probability of exactly one given feature
-/// active, which turns any first-order lower bound into one at density `s`.
-pub fn single_support(s: &BigRational, n: usize) -> BigRational {
-    s * Ring::pow(&(q(1, 1) - s), (n - 1) as u32)
-}
-
-/// A model with its sizes: `n` features in `m` hidden dimensions.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
-pub struct Setting {
-    pub model: Model,
-    pub n: usize,
-    pub m: usize,
-}
-
-impl Setting {
-    pub fn new(model: Model, n: usize, m: usize) -> Result<Self> {
-        check_sizes(n, m)?;
-        Ok(Setting { model, n, m })
-    }
 }
 
 /// Lower or upper.
@@ -112,9 +89,7 @@ impl Bound for SelfBound {
         "both activations, all n, m, p: L1 >= n (mu_2 - c_p)"
     }
     fn first_order(&self, st: &Setting) -> Option<Value> {
-        Some(Value::plain(
-            q(st.n as i64, 1) * (st.model.mu(2) - c_p(&st.model)),
-        ))
+        Some(Value::plain(self_first_order(st)))
     }
     fn at_density(&self, st: &Setting, s: &BigRational) -> Option<Value> {
         lift(self, st, s)
@@ -123,14 +98,6 @@ impl Bound for SelfBound {
 
 /// Theorem 1 (power): `L1 >= n mu_2 - c_p min(n, kappa_{m,p})`.
 pub struct Theorem1;
-
-/// Theorem 1's value `n mu_2 - c_p min(n, kappa_{m,p})`.
-pub fn theorem1_first_order(model: &Model, n: usize, m: usize) -> BigRational {
-    let nq = q(n as i64, 1);
-    let cap = kappa(m, model.p);
-    let eff = if nq < cap { nq.clone() } else { cap };
-    nq * model.mu(2) - c_p(model) * eff
-}
 
 impl Bound for Theorem1 {
     fn name(&self) -> &'static str {
@@ -167,8 +134,8 @@ impl Bound for LpBound {
          (verified exactly) gives L1 >= n mu_2 - c_p / (q_0 + (1 - q(1))/n)"
     }
     fn first_order(&self, st: &Setting) -> Option<Value> {
-        let degree = crate::certificate::default_degree(st);
-        let cert = crate::certificate::certified(st, degree)?;
+        let degree = crate::search::lp::default_degree(st);
+        let cert = crate::search::lp::certified(st, degree)?;
         Some(Value {
             value: cert.lower,
             witness: None,
@@ -188,19 +155,6 @@ fn lift(bound: &dyn Bound, st: &Setting, s: &BigRational) -> Option<Value> {
         witness: None,
         detail: v.detail,
     })
-}
-
-/// The exact loss of a witness at density `s`, where an exact route exists.
-pub fn exact_loss(model: &Model, w: &Weights, s: &BigRational) -> Option<BigRational> {
-    match model.act {
-        Activation::Power => power_loss_exact(model, w, s).ok(),
-        Activation::Rect => {
-            let g = w.w.gram();
-            let (b, imp) = (w.bias.as_deref(), w.importance.as_deref());
-            oracle_applies(&g)
-                .then(|| oracle_polynomial(model, &g, b, imp).ok().map(|p| p.eval(s)))?
-        }
-    }
 }
 
 /// The `f64` loss of a witness at density `s` (for tuning), where computable.
@@ -235,29 +189,6 @@ impl ConstructionBound {
             })
             .min_by(|a, b| a.2.cmp(&b.2))
     }
-}
-
-/// Golden-section search for the minimum of a unimodal-ish `f` on `[lo, hi]`.
-pub fn golden_section(f: impl Fn(f64) -> f64, mut lo: f64, mut hi: f64, iters: usize) -> f64 {
-    let r = (5f64.sqrt() - 1.0) / 2.0;
-    let (mut x1, mut x2) = (hi - r * (hi - lo), lo + r * (hi - lo));
-    let (mut f1, mut f2) = (f(x1), f(x2));
-    for _ in 0..iters {
-        if f1 <= f2 {
-            hi = x2;
-            x2 = x1;
-            f2 = f1;
-            x1 = hi - r * (hi - lo);
-            f1 = f(x1);
-        } else {
-            lo = x1;
-            x1 = x2;
-            f1 = f2;
-            x2 = lo + r * (hi - lo);
-            f2 = f(x2);
-        }
-    }
-    (lo + hi) / 2.0
 }
 
 impl Bound for ConstructionBound {
@@ -449,11 +380,6 @@ pub struct Crossover {
     pub bracket: Option<(BigRational, BigRational)>,
 }
 
-/// `n mu_2 - c_p min(n, m)` (Theorem 3).
-pub fn orthogonal_first_order(st: &Setting) -> BigRational {
-    q(st.n as i64, 1) * st.model.mu(2) - c_p(&st.model) * q(st.n.min(st.m) as i64, 1)
-}
-
 /// The crossover density of the best superposing construction, located exactly (Sturm), when a
 /// construction beats the orthogonal optimum at first order and its loss polynomial is exact.
 pub fn crossover(st: &Setting, first: &[Entry]) -> Option<Crossover> {
@@ -471,7 +397,7 @@ pub fn crossover(st: &Setting, first: &[Entry]) -> Option<Crossover> {
         Activation::Rect => oracle_polynomial(&st.model, &w.w.gram(), None, None).ok()?,
     };
     // D(s) = (O(s) - U(s)) / s = ortho - U_1 - U_2 s - ...; D(0) > 0.
-    let mut d = crate::arith::Poly(poly.0.iter().skip(1).map(|c| -c.clone()).collect());
+    let mut d = crate::kernel::arith::Poly(poly.0.iter().skip(1).map(|c| -c.clone()).collect());
     d.0[0] += &ortho;
     let width = q(1, 1_000_000_000_000);
     let bracket = smallest_root(&d, &q(0, 1), &q(1, 1), &width);

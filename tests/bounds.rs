@@ -3,17 +3,17 @@
 
 use num_rational::BigRational;
 use proptest::prelude::*;
-use superbound::arith::{Poly, Ring, Scalar};
 use superbound::bounds::{
     self, Setting, Side, best_of, c_p, crossover, density_entries, exact_loss, first_order_entries,
     orthogonal_first_order, registry, theorem1_first_order,
 };
-use superbound::constructions::{Construction, Family};
-use superbound::gegenbauer::{
+use superbound::kernel::arith::{Poly, Ring, Scalar};
+use superbound::kernel::gegenbauer::{
     alpha, even_moments, even_power_coefficients, kappa, sidelnikov_sides,
 };
-use superbound::loss::{first_order, power_loss_polynomial};
-use superbound::model::{Activation, Mat, Model, Values};
+use superbound::kernel::loss::{first_order, power_loss_polynomial};
+use superbound::kernel::model::{Activation, Mat, Model, Values};
+use superbound::search::constructions::{Construction, Family};
 
 fn q(n: i64, d: i64) -> BigRational {
     BigRational::new(n.into(), d.into())
@@ -334,14 +334,14 @@ fn crossover_brackets_the_sign_change() {
 #[test]
 fn orthogonal_loss_is_linear() {
     let model = Model::new(Activation::Power, 3, Values::Beta(2, 2)).unwrap();
-    let w = superbound::model::Weights::new(Mat {
+    let w = superbound::kernel::model::Weights::new(Mat {
         rows: 2,
         cols: 3,
         data: vec![q(1, 2), q(0, 1), q(0, 1), q(0, 1), q(3, 4), q(0, 1)],
     });
     let poly = power_loss_polynomial(&model, &w).unwrap();
     assert_eq!(poly.degree(), Some(1));
-    let l = |d: BigRational| superbound::loss::self_loss(&model, &d);
+    let l = |d: BigRational| superbound::kernel::loss::self_loss(&model, &d);
     assert_eq!(poly.coeff(1), l(q(1, 4)) + l(q(9, 16)) + l(q(0, 1)));
 }
 

@@ -2,11 +2,12 @@
 //! above what the optimiser finds.
 
 use num_rational::BigRational;
-use superbound::arith::Scalar;
 use superbound::bounds::{Setting, best_of, first_order_entries};
-use superbound::certificate::{Certificate, bound_from, certify, default_degree, verify};
-use superbound::model::{Activation, Model, Values};
-use superbound::optimise::{Objective, Options, Problem, optimise};
+use superbound::kernel::arith::Scalar;
+use superbound::kernel::certificate::{Certificate, bound_from, verify};
+use superbound::kernel::model::{Activation, Model, Values};
+use superbound::search::lp::{certify, default_degree};
+use superbound::search::optimise::{Objective, Options, Problem, optimise};
 
 fn q(n: i64, d: i64) -> BigRational {
     BigRational::new(n.into(), d.into())

@@ -2,11 +2,11 @@
 
 use num_rational::BigRational;
 use proptest::prelude::*;
-use superbound::arith::{Poly, Scalar};
-use superbound::loss::{self, first_order, power_loss, power_loss_exact, power_loss_polynomial};
-use superbound::model::{Activation, Mat, Model, Values, Weights};
-use superbound::montecarlo::estimate_loss;
-use superbound::oracle::{first_order_by_supports, oracle_loss, oracle_polynomial};
+use superbound::kernel::arith::{Poly, Scalar};
+use superbound::kernel::loss::{first_order, power_loss, power_loss_exact, power_loss_polynomial};
+use superbound::kernel::model::{Activation, Mat, Model, Values, Weights};
+use superbound::kernel::oracle::{first_order_by_supports, oracle_loss, oracle_polynomial};
+use superbound::search::montecarlo::estimate_loss;
 
 fn q(n: i64, d: i64) -> BigRational {
     BigRational::new(n.into(), d.into())
@@ -191,14 +191,14 @@ fn monte_carlo_is_reproducible() {
 fn evaluate_routes_rectified_models() {
     let model = Model::new(Activation::Rect, 1, Values::Uniform).unwrap();
     let small = Weights::from_json(r#"{"W": [[1, 0.5, -0.25]]}"#).unwrap();
-    let r = loss::evaluate(&model, &small, &q(1, 3), Default::default()).unwrap();
+    let r = superbound::evaluate::evaluate(&model, &small, &q(1, 3), Default::default()).unwrap();
     assert!(r.exact.is_some() && r.estimate.is_none());
     let big = Weights::new(Mat {
         rows: 1,
         cols: 12,
         data: (0..12).map(|k| q(k - 6, 7)).collect(),
     });
-    let r = loss::evaluate(&model, &big, &q(1, 3), Default::default()).unwrap();
+    let r = superbound::evaluate::evaluate(&model, &big, &q(1, 3), Default::default()).unwrap();
     assert!(r.exact.is_none());
     let est = r.estimate.unwrap();
     assert!(est.std_error > 0.0 && est.mean > 0.0);

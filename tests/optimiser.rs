@@ -3,10 +3,10 @@
 
 use num_rational::BigRational;
 use proptest::prelude::*;
-use superbound::arith::Scalar;
 use superbound::bounds::{Setting, Side, density_entries, first_order_entries, registry};
-use superbound::model::{Activation, Model, Values};
-use superbound::optimise::{Objective, Options, Problem, feature_summary, optimise};
+use superbound::kernel::arith::Scalar;
+use superbound::kernel::model::{Activation, Model, Values};
+use superbound::search::optimise::{Objective, Options, Problem, feature_summary, optimise};
 
 fn q(n: i64, d: i64) -> BigRational {
     BigRational::new(n.into(), d.into())
@@ -269,7 +269,7 @@ fn batch_gradient_matches_finite_differences() {
 /// certifiably below, what L-BFGS on exact expectations finds.
 #[test]
 fn adam_baseline_is_close_to_lbfgs() {
-    use superbound::optimise::Method;
+    use superbound::search::optimise::Method;
     let pr = problem(
         Activation::Power,
         2,

@@ -4,8 +4,8 @@
 use num_rational::BigRational;
 use std::collections::BTreeMap;
 use std::process::{Command, Stdio};
-use superbound::model::{Activation, Values};
-use superbound::table::{COLUMNS, Grid, Row, parse_densities, run, shard};
+use superbound::kernel::model::{Activation, Values};
+use superbound::report::table::{COLUMNS, Grid, Row, parse_densities, run, shard};
 
 fn grid(
     acts: &[Activation],
@@ -25,7 +25,7 @@ fn grid(
 }
 
 fn rat(s: &str) -> BigRational {
-    superbound::arith::parse_rational(s).unwrap()
+    superbound::kernel::arith::parse_rational(s).unwrap()
 }
 
 /// The default table (the README's main job): lower <= upper exactly in every row, and some rows
@@ -212,7 +212,7 @@ fn compare(stored: &[Row], fresh: &[Row]) -> Vec<String> {
                 r.key(),
                 o.get(&format!("{side}_float")),
                 r.get(&format!("{side}_float")),
-                superbound::arith::Scalar::to_f64(&rel),
+                superbound::kernel::arith::Scalar::to_f64(&rel),
                 r.get(&format!("{side}_by")),
                 if crossing {
                     "CROSSES the other side: a refutation"
@@ -230,7 +230,7 @@ fn compare(stored: &[Row], fresh: &[Row]) -> Vec<String> {
 fn read_rows(text: &str) -> Vec<Row> {
     let path = std::env::temp_dir().join(format!("superbound-golden-{}.csv", std::process::id()));
     std::fs::write(&path, text).unwrap();
-    let rows = superbound::table::Store::open(&path).unwrap().rows;
+    let rows = superbound::report::table::Store::open(&path).unwrap().rows;
     let _ = std::fs::remove_file(path);
     rows
 }
@@ -239,7 +239,8 @@ fn read_rows(text: &str) -> Vec<Row> {
 fn golden_first_order_table() {
     let fresh = run(&golden_grid().specs(), Values::Uniform, false, None, false).unwrap();
     let path = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join(GOLDEN);
-    let rendered = superbound::table::render(&fresh, "csv", &serde_json::json!({})).unwrap();
+    let rendered =
+        superbound::report::table::render(&fresh, "csv", &serde_json::json!({})).unwrap();
     if std::env::var("UPDATE_GOLDEN").is_ok() {
         std::fs::write(&path, &rendered).unwrap();
     }

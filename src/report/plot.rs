@@ -2,10 +2,10 @@
 //! optimiser's value, against the density for one model; (b) for `m = 2`, the optimiser's columns
 //! of `W` as arrows (the pentagon picture of Elhage et al.).
 
-use crate::arith::Scalar;
 use crate::bounds::{self, Setting};
-use crate::error::{Error, Result};
-use crate::optimise::{Objective, Options, Problem, optimise};
+use crate::kernel::arith::Scalar;
+use crate::kernel::error::{Error, Result};
+use crate::search::optimise::{Objective, Options, Problem, optimise};
 use num_rational::BigRational;
 use plotters::prelude::*;
 
@@ -165,7 +165,11 @@ pub fn draw_bounds(
 }
 
 /// Draws the columns of a `2 x n` weight matrix as arrows from the origin.
-pub fn draw_arrows(title: &str, w: &crate::model::Mat<f64>, path: &std::path::Path) -> Result<()> {
+pub fn draw_arrows(
+    title: &str,
+    w: &crate::kernel::model::Mat<f64>,
+    path: &std::path::Path,
+) -> Result<()> {
     if w.rows != 2 {
         return Err(Error::input("the arrows plot needs m = 2"));
     }

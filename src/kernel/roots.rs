@@ -2,7 +2,7 @@
 //! real roots in `(a, b]` is `V(a) - V(b)`, `V` the sign changes of the Sturm chain
 //! `f_0 = f, f_1 = f', f_{k+1} = -rem(f_{k-1}, f_k)`.
 
-use crate::arith::{Poly, Ring};
+use crate::kernel::arith::{Poly, Ring};
 use num_rational::BigRational;
 use num_traits::Signed;
 
@@ -56,7 +56,7 @@ pub fn remainder(a: &Poly<BigRational>, b: &Poly<BigRational>) -> Poly<BigRation
 /// Sturm chain are unchanged by positive factors, and this keeps the remainders' numbers small.
 fn primitive(p: Poly<BigRational>) -> Poly<BigRational> {
     use num_integer::Integer;
-    let den = crate::arith::common_denominator(&p.0);
+    let den = crate::kernel::arith::common_denominator(&p.0);
     let nums: Vec<num_bigint::BigInt> =
         p.0.iter()
             .map(|c| (c * BigRational::from_integer(den.clone())).to_integer())

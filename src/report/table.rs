@@ -3,11 +3,11 @@
 //! finished row is appended and flushed as one CSV line, so a sweep can be killed and resumed
 //! without losing or repeating a row, and `--shard K/N` splits a sweep deterministically.
 
-use crate::arith::{Scalar, fmt_decimal};
 use crate::bounds::{self, Setting, Side};
-use crate::error::{Error, Result};
-use crate::gegenbauer::kappa;
-use crate::model::{Activation, Density, Model, Values};
+use crate::kernel::arith::{Scalar, fmt_decimal};
+use crate::kernel::error::{Error, Result};
+use crate::kernel::gegenbauer::kappa;
+use crate::kernel::model::{Activation, Density, Model, Values};
 use num_rational::BigRational;
 use rayon::prelude::*;
 use std::io::Write;
@@ -190,7 +190,7 @@ pub fn parse_list(text: &str, what: &str, max: usize) -> Result<Vec<usize>> {
 pub fn parse_densities(text: &str) -> Result<Vec<Option<BigRational>>> {
     text.split(',')
         .map(|d| {
-            let q = crate::arith::parse_rational(d)
+            let q = crate::kernel::arith::parse_rational(d)
                 .map_err(|e| Error::input(format!("--density: {e}")))?;
             if num_traits::Zero::is_zero(&q) {
                 Ok(None)
@@ -211,7 +211,7 @@ pub fn compute(spec: &Spec, values: Values, optimize: bool) -> Result<Row> {
         Some(s) => bounds::density_entries(&st, s),
     };
     if optimize {
-        use crate::optimise::{Objective, Options, Problem, optimise};
+        use crate::search::optimise::{Objective, Options, Problem, optimise};
         let objective = spec
             .density
             .clone()

@@ -2,7 +2,7 @@
 //! Always an *estimate*: used where no exact route applies (rectified, large `n`) and as a
 //! cross-check of the exact engines.
 
-use crate::model::{Mat, Model, Values};
+use crate::kernel::model::{Mat, Model, Values};
 use rand::{Rng, SeedableRng};
 use rand_chacha::ChaCha8Rng;
 use rayon::prelude::*;

@@ -6,8 +6,8 @@
 //! Chebyshev; `m = 3`: Legendre). Each `P_k(<u_i, u_j>)` is a positive semidefinite kernel on the
 //! sphere (Schoenberg), which is what the Lemma and the LP bounds stand on.
 
-use crate::arith::{Poly, Ring, Scalar};
-use crate::model::Mat;
+use crate::kernel::arith::{Poly, Ring, Scalar};
+use crate::kernel::model::Mat;
 use num_bigint::BigInt;
 use num_rational::BigRational;
 

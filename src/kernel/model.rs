@@ -4,8 +4,8 @@
 //! `s` is the **density**, `S = 1 - s` the sparsity. The loss is
 //! `L(W; s) = sum_i I_i E (x_i - xhat_i)^2` with importance weights `I_i` (default 1).
 
-use crate::arith::{Ring, Scalar, binomial, factorial, parse_rational};
-use crate::error::{Error, Result};
+use crate::kernel::arith::{Ring, Scalar, binomial, factorial, parse_rational};
+use crate::kernel::error::{Error, Result};
 use num_bigint::BigInt;
 use num_rational::BigRational;
 use std::fmt;
@@ -188,6 +188,21 @@ pub fn check_sizes(n: usize, m: usize) -> Result<()> {
         )));
     }
     Ok(())
+}
+
+/// A model with its sizes: `n` features in `m` hidden dimensions.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub struct Setting {
+    pub model: Model,
+    pub n: usize,
+    pub m: usize,
+}
+
+impl Setting {
+    pub fn new(model: Model, n: usize, m: usize) -> Result<Self> {
+        check_sizes(n, m)?;
+        Ok(Setting { model, n, m })
+    }
 }
 
 /// The feature density `s` in `(0, 1]`, exact.

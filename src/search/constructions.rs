@@ -22,9 +22,9 @@
 //! (about `2^-100`); for other constructions they enter linearly (about `2^-50`). Either way the
 //! witness is rational, so its loss is computed exactly and the upper bound is rigorous.
 
-use crate::arith::{Ring, Scalar};
-use crate::gegenbauer::alpha;
-use crate::model::{Activation, Mat, Model, Weights};
+use crate::kernel::arith::{Ring, Scalar};
+use crate::kernel::gegenbauer::alpha;
+use crate::kernel::model::{Activation, Mat, Model, Weights};
 use num_bigint::BigInt;
 use num_rational::BigRational;
 
@@ -382,7 +382,7 @@ impl Construction {
     /// with the exact scale (the rounded witness differs by `O(2^{-2 ROOT_BITS})`).
     pub fn first_order_closed_form(&self, model: &Model, n: usize) -> BigRational {
         let (tau, sum) = self.interference(model);
-        let c_p = crate::bounds::c_p(model);
+        let c_p = crate::kernel::closed_form::c_p(model);
         q(n as i64, 1) * model.mu(2) - c_p * &sum * &sum / tau
     }
 
@@ -396,7 +396,7 @@ impl Construction {
             let rho = root_approx(&target, two_p, ROOT_BITS);
             let den = BigInt::from(1) << WITNESS_BITS;
             for (r, x) in dir.iter().enumerate() {
-                w.data[r * n + k] = crate::arith::round_to_denominator(&(&rho * x), &den);
+                w.data[r * n + k] = crate::kernel::arith::round_to_denominator(&(&rho * x), &den);
             }
         }
         Weights::new(w)
@@ -413,7 +413,8 @@ impl Construction {
 
     /// The ideal first-order value of a design, `n mu_2 - c_p kappa_{d,p}` (in its own dimension).
     pub fn design_value(&self, model: &Model, n: usize) -> BigRational {
-        q(n as i64, 1) * model.mu(2) - crate::bounds::c_p(model) / alpha(self.dim, model.p)
+        q(n as i64, 1) * model.mu(2)
+            - crate::kernel::closed_form::c_p(model) / alpha(self.dim, model.p)
     }
 }
 
@@ -430,7 +431,7 @@ pub fn root_approx(x: &BigRational, k: u32, bits: usize) -> BigRational {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::model::Values;
+    use crate::kernel::model::Values;
 
     #[test]
     fn line_counts() {

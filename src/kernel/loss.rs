@@ -27,9 +27,10 @@
 //! the density polynomial is the same computation over `Poly<BigInt>` with `a = s`, `b = 1`, and a
 //! field (`f64`, `rug`) runs it unscaled (`lambda = kappa = 1`). [`Sums::assemble`] divides once.
 
-use crate::arith::{Poly, Ring, Scalar, common_denominator, factorial};
-use crate::error::{Error, Result};
-use crate::model::{Activation, Mat, Model, Weights};
+use crate::kernel::arith::{Poly, Ring, Scalar, common_denominator, factorial};
+use crate::kernel::error::{Error, Result};
+use crate::kernel::model::{Activation, Mat, Model, Weights};
+use crate::kernel::oracle::{oracle_applies, oracle_polynomial};
 use num_bigint::BigInt;
 use num_integer::Integer;
 use num_rational::BigRational;
@@ -374,10 +375,23 @@ pub fn first_order<F: Scalar>(model: &Model, gram: &Mat<F>, importance: Option<&
     total
 }
 
+/// The exact loss of a witness at density `s`, where an exact route exists.
+pub fn exact_loss(model: &Model, w: &Weights, s: &BigRational) -> Option<BigRational> {
+    match model.act {
+        Activation::Power => power_loss_exact(model, w, s).ok(),
+        Activation::Rect => {
+            let g = w.w.gram();
+            let (b, imp) = (w.bias.as_deref(), w.importance.as_deref());
+            oracle_applies(&g)
+                .then(|| oracle_polynomial(model, &g, b, imp).ok().map(|p| p.eval(s)))?
+        }
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::model::Values;
+    use crate::kernel::model::Values;
 
     fn q(n: i64, d: i64) -> BigRational {
         BigRational::new(n.into(), d.into())
@@ -430,97 +444,4 @@ mod tests {
             &s * self_loss(&model, &d)
         );
     }
-}
-
-/// Options of the Monte Carlo estimate.
-#[derive(Clone, Copy, Debug)]
-pub struct MonteCarlo {
-    pub samples: usize,
-    pub seed: u64,
-    /// Estimate even where an exact value exists (a cross-check).
-    pub always: bool,
-}
-
-impl Default for MonteCarlo {
-    fn default() -> Self {
-        MonteCarlo {
-            samples: 200_000,
-            seed: 0,
-            always: false,
-        }
-    }
-}
-
-/// Everything `superbound loss` reports about one `W` at one density.
-#[derive(Clone, Debug)]
-pub struct LossReport {
-    /// The exact loss, where an exact route applies (power always; rect when no more than
-    /// `ORACLE_MAX_N` features are coupled).
-    pub exact: Option<BigRational>,
-    /// The loss as an exact polynomial in `s` (`s^0` first).
-    pub polynomial: Option<Poly<BigRational>>,
-    /// The first-order coefficient `L1(W)`, always exact.
-    pub first_order: BigRational,
-    /// The Monte Carlo estimate (rect beyond the exact route, or on request).
-    pub estimate: Option<crate::montecarlo::Estimate>,
-}
-
-/// Evaluates the loss of `weights` at density `s`: exact wherever possible, else estimated.
-pub fn evaluate(
-    model: &Model,
-    weights: &Weights,
-    s: &BigRational,
-    mc: MonteCarlo,
-) -> Result<LossReport> {
-    let gram = weights.w.gram();
-    let bias = weights.bias.as_deref();
-    let importance = weights.importance.as_deref();
-    let (exact, polynomial, first_order) = match model.act {
-        Activation::Power => {
-            let poly = power_loss_polynomial(model, weights)?;
-            (
-                Some(power_loss_exact(model, weights, s)?),
-                Some(poly.clone()),
-                poly.coeff(1),
-            )
-        }
-        Activation::Rect => {
-            let first = crate::oracle::first_order_by_supports(model, &gram, bias, importance);
-            if crate::oracle::oracle_applies(&gram) {
-                let poly = crate::oracle::oracle_polynomial(model, &gram, bias, importance)?;
-                (Some(poly.eval(s)), Some(poly), first)
-            } else {
-                (None, None, first)
-            }
-        }
-    };
-    let estimate = if exact.is_none() || mc.always {
-        if mc.samples < 2 {
-            return Err(Error::input("--samples must be at least 2"));
-        }
-        let g = gram.map(<f64 as Scalar>::from_rational);
-        let to_f = |v: &[BigRational]| {
-            v.iter()
-                .map(<f64 as Scalar>::from_rational)
-                .collect::<Vec<_>>()
-        };
-        let (b, imp) = (bias.map(to_f), importance.map(to_f));
-        Some(crate::montecarlo::estimate_loss(
-            model,
-            &g,
-            b.as_deref(),
-            imp.as_deref(),
-            s.to_f64(),
-            mc.samples,
-            mc.seed,
-        ))
-    } else {
-        None
-    };
-    Ok(LossReport {
-        exact,
-        polynomial,
-        first_order,
-        estimate,
-    })
 }

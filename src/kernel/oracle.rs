@@ -22,9 +22,9 @@
 //! again terms of the same shape in the remaining variables; with `a = 0` the variable
 //! integrates to its moment, and a point mass at 1 substitutes `u = 1`. Everything is exact.
 
-use crate::arith::{Poly, Scalar, binomial, factorial};
-use crate::error::{Error, Result};
-use crate::model::{Activation, Mat, Model};
+use crate::kernel::arith::{Poly, Scalar, binomial, factorial};
+use crate::kernel::error::{Error, Result};
+use crate::kernel::model::{Activation, Mat, Model};
 use num_bigint::BigInt;
 use num_rational::BigRational;
 

@@ -6,7 +6,7 @@
 //!
 //! * first order, both activations: `L1 = sum_i I_i l(G_ii) + mu_{2p} sum_{i != j} I_i sigma(G_ij)^2`;
 //! * the exact loss of the power activation at a density, with bias: with the series of
-//!   [`crate::loss`] for output `i` (`P = prod_{k != i} F_k` times the bias factor, `A`, `C`,
+//!   [`crate::kernel::loss`] for output `i` (`P = prod_{k != i} F_k` times the bias factor, `A`, `C`,
 //!   `D(t) = s sum_r mu_{r+2} g^r t^r / r!`, and for `j != i`
 //!   `H_j(t) = E[x_j e^{t G_ij x_j}]`, `Q_j = P / F_j`):
 //!
@@ -25,12 +25,13 @@
 //! depend on scheduling, and the bounds engine's constructions. The best `W` is converted exactly
 //! to a rational matrix and its loss computed exactly: a certified upper bound on the optimum.
 
-use crate::arith::Scalar;
-use crate::bounds::{Setting, exact_loss};
-use crate::constructions::{Construction, Family};
-use crate::error::{Error, Result};
-use crate::loss::first_order;
-use crate::model::{Activation, Mat, Model, Weights};
+use crate::kernel::arith::Scalar;
+use crate::kernel::error::{Error, Result};
+use crate::kernel::loss::exact_loss;
+use crate::kernel::loss::first_order;
+use crate::kernel::model::Setting;
+use crate::kernel::model::{Activation, Mat, Model, Weights};
+use crate::search::constructions::{Construction, Family};
 use argmin::core::{CostFunction, Executor, Gradient, State};
 use argmin::solver::linesearch::MoreThuenteLineSearch;
 use argmin::solver::quasinewton::LBFGS;
@@ -434,7 +435,7 @@ pub fn adam_until(
                         (0..n)
                             .map(|_| {
                                 if rng.random::<f64>() < s {
-                                    crate::montecarlo::draw_value(
+                                    crate::search::montecarlo::draw_value(
                                         &problem.model().values,
                                         &mut rng,
                                         &mut scratch,
@@ -579,10 +580,10 @@ pub fn optimise(problem: &Problem, opts: &Options) -> Result<Found> {
                     }
                     let eval = |c: f64| {
                         let g = shape.map(|v| c * v).gram();
-                        crate::oracle::oracle_polynomial(&st.model, &g, None, None)
+                        crate::kernel::oracle::oracle_polynomial(&st.model, &g, None, None)
                             .map_or(f64::INFINITY, |p| p.eval(&s))
                     };
-                    let c = crate::bounds::golden_section(eval, 0.05, 1.5, 40);
+                    let c = crate::search::golden_section(eval, 0.05, 1.5, 40);
                     (name.clone(), shape.map(|v| c * v), None)
                 })
                 .collect();
@@ -593,7 +594,7 @@ pub fn optimise(problem: &Problem, opts: &Options) -> Result<Found> {
             };
             let exact = |x: &f64| {
                 x.to_rational()
-                    .unwrap_or_else(<BigRational as crate::arith::Ring>::zero)
+                    .unwrap_or_else(<BigRational as crate::kernel::arith::Ring>::zero)
             };
             let best = tuned
                 .into_par_iter()
@@ -645,7 +646,7 @@ pub fn optimise(problem: &Problem, opts: &Options) -> Result<Found> {
             first_order(&st.model, &weights.w.gram(), weights.importance.as_deref())
         }
         (Objective::Density(s), None) => match st.model.act {
-            Activation::Power => crate::loss::power_loss_exact(&st.model, &weights, s)?,
+            Activation::Power => crate::kernel::loss::power_loss_exact(&st.model, &weights, s)?,
             Activation::Rect => exact_loss(&st.model, &weights, s).ok_or_else(|| {
                 Error::too_large(
                     "no exact rectified loss: more than 8 features are coupled in the optimum",

@@ -1,25 +1,14 @@
-//! Linear-programming lower bounds of Delsarte type, with exact certificates (THEORY.md,
-//! "Linear-programming lower bounds").
-//!
-//! With `f(t) = t^{2p}` (power) or `max(t, 0)^{2p}` (rectified): for any
-//! `q = sum_{k<=D} q_k P_k^{(m)}` with `q_k >= 0` (`k >= 1`) and `q <= f` on `[-1, 1]`,
-//!
-//! ```text
-//! L1(W) >= n mu_2 - c_p / beta,   beta = q_0 + (1 - q(1)) / n > 0,   q(1) = sum_k q_k.
-//! ```
-//!
-//! The best `q` solves a linear programme, here in `f64` with `clarabel` on a grid of `[-1, 1]`
-//! refined where `q` touches `f`. The solution is then rounded to dyadic rationals, negative
-//! `q_k` are clamped to 0, and `f - q >= 0` is checked **exactly** with Sturm sequences (rectified:
-//! `-q >= 0` on `[-1, 0]`, `t^{2p} - q >= 0` on `[0, 1]`); if it fails, `q_0` is lowered by an
-//! exactly verified margin. Only a certificate that verified is ever reported.
+//! Finding LP certificates (untrusted): the linear programme in `f64` with `clarabel` on a grid
+//! of `[-1, 1]` refined where `q` touches `f`, then exact candidates (the power activation's
+//! `q = f`, continued-fraction and dyadic roundings, `q_0` lowered by a margin). Every candidate
+//! is decided by the kernel ([`crate::kernel::certificate::verify`]); only a verified certificate
+//! is ever returned.
 
-use crate::arith::{Poly, Ring, parse_rational};
-use crate::bounds::{Setting, c_p};
-use crate::error::{Error, Result};
-use crate::gegenbauer::from_gegenbauer;
-use crate::model::{Activation, MAX_P, Model, Values};
-use crate::sturm::nonnegative_on;
+use crate::kernel::certificate::{Certificate, MAX_DEGREE, bound_from, gap_pieces, verify};
+use crate::kernel::closed_form::c_p;
+use crate::kernel::error::{Error, Result};
+use crate::kernel::model::{Activation, Setting};
+use crate::kernel::roots::nonnegative_on;
 use num_bigint::BigInt;
 use num_rational::BigRational;
 use std::collections::HashMap;
@@ -27,128 +16,11 @@ use std::sync::{Mutex, OnceLock};
 
 /// Default degree of the LP polynomial.
 pub const DEFAULT_DEGREE: usize = 12;
-/// Largest degree accepted (in files and on the command line).
-pub const MAX_DEGREE: usize = 32;
-/// Longest coefficient text accepted in a certificate file.
-pub const MAX_COEFF_CHARS: usize = 200;
 /// Bits of the dyadic rounding of the LP solution.
 pub const ROUND_BITS: usize = 44;
 
 fn q(n: i64, d: i64) -> BigRational {
     BigRational::new(BigInt::from(n), BigInt::from(d))
-}
-
-/// A certificate: the model, the Gegenbauer coefficients `q_0..q_D`, and the bound they give.
-#[derive(Clone, Debug, PartialEq)]
-pub struct Certificate {
-    pub setting: Setting,
-    pub coefficients: Vec<BigRational>,
-    pub lower: BigRational,
-}
-
-impl Certificate {
-    pub fn degree(&self) -> usize {
-        self.coefficients.len() - 1
-    }
-
-    /// The JSON file form.
-    pub fn to_json(&self) -> serde_json::Value {
-        let st = &self.setting;
-        serde_json::json!({
-            "activation": st.model.act.name(),
-            "p": st.model.p,
-            "n": st.n,
-            "m": st.m,
-            "values": st.model.values.to_string(),
-            "degree": self.degree(),
-            "coefficients": self.coefficients.iter().map(|c| c.to_string()).collect::<Vec<_>>(),
-            "lower": self.lower.to_string(),
-        })
-    }
-
-    /// Reads a certificate file, checking shapes and sizes (not yet the mathematics: see
-    /// [`verify`]).
-    pub fn from_json(text: &str) -> Result<Self> {
-        if text.len() > 1 << 20 {
-            return Err(Error::too_large("certificate file is larger than 1 MiB"));
-        }
-        let v: serde_json::Value = serde_json::from_str(text)
-            .map_err(|e| Error::input(format!("certificate is not valid JSON: {e}")))?;
-        let obj = v
-            .as_object()
-            .ok_or_else(|| Error::input("certificate must be a JSON object"))?;
-        let field = |k: &str| {
-            obj.get(k)
-                .ok_or_else(|| Error::input(format!("certificate has no {k:?}")))
-        };
-        let uint = |k: &str, max: u64| -> Result<u64> {
-            let x = field(k)?
-                .as_u64()
-                .ok_or_else(|| Error::input(format!("{k:?} must be a nonnegative integer")))?;
-            if x > max {
-                return Err(Error::too_large(format!(
-                    "{k:?} = {x} is above the limit {max}"
-                )));
-            }
-            Ok(x)
-        };
-        let act = match field("activation")?.as_str() {
-            Some("power") => Activation::Power,
-            Some("rect") => Activation::Rect,
-            _ => return Err(Error::input("\"activation\" must be \"power\" or \"rect\"")),
-        };
-        let p = uint("p", MAX_P as u64)? as u32;
-        let values: Values = match obj.get("values") {
-            None => Values::Uniform,
-            Some(v) => v
-                .as_str()
-                .ok_or_else(|| Error::input("\"values\" must be a string"))?
-                .parse()
-                .map_err(Error::input)?,
-        };
-        let model = Model::new(act, p, values)?;
-        let setting = Setting::new(
-            model,
-            uint("n", 1 << 20)? as usize,
-            uint("m", 1 << 20)? as usize,
-        )?;
-        let degree = uint("degree", MAX_DEGREE as u64)? as usize;
-        let coeffs = field("coefficients")?
-            .as_array()
-            .ok_or_else(|| Error::input("\"coefficients\" must be an array of rational strings"))?;
-        if coeffs.len() != degree + 1 {
-            return Err(Error::input(format!(
-                "\"coefficients\" has {} entries; degree {degree} needs {}",
-                coeffs.len(),
-                degree + 1
-            )));
-        }
-        let rational = |v: &serde_json::Value, what: &str| -> Result<BigRational> {
-            let t = match v {
-                serde_json::Value::String(s) => s.clone(),
-                serde_json::Value::Number(x) => x.to_string(),
-                _ => return Err(Error::input(format!("{what} must be a rational string"))),
-            };
-            if t.len() > MAX_COEFF_CHARS {
-                return Err(Error::too_large(format!(
-                    "{what} has {} characters; at most {MAX_COEFF_CHARS} are accepted",
-                    t.len()
-                )));
-            }
-            parse_rational(&t).map_err(|e| Error::input(format!("{what}: {e}")))
-        };
-        let coefficients = coeffs
-            .iter()
-            .enumerate()
-            .map(|(k, c)| rational(c, &format!("coefficient {k}")))
-            .collect::<Result<Vec<_>>>()?;
-        let lower = rational(field("lower")?, "\"lower\"")?;
-        Ok(Certificate {
-            setting,
-            coefficients,
-            lower,
-        })
-    }
 }
 
 /// `f(t)`: `t^{2p}` or `max(t, 0)^{2p}`.
@@ -260,67 +132,10 @@ pub fn solve_lp(st: &Setting, degree: usize) -> Result<Vec<f64>> {
     Ok(sol)
 }
 
-/// The exact polynomial pieces `f - q` must be nonnegative on, as `(poly, lo, hi)`.
-fn gap_pieces(
-    st: &Setting,
-    coefficients: &[BigRational],
-) -> Vec<(Poly<BigRational>, BigRational, BigRational)> {
-    let qpoly = from_gegenbauer(coefficients, st.m);
-    let t2p = crate::gegenbauer::even_power(st.model.p);
-    match st.model.act {
-        Activation::Power => vec![(t2p.sub(&qpoly), q(-1, 1), q(1, 1))],
-        Activation::Rect => vec![
-            (Poly::zero().sub(&qpoly), q(-1, 1), q(0, 1)),
-            (t2p.sub(&qpoly), q(0, 1), q(1, 1)),
-        ],
-    }
-}
-
-/// `beta = q_0 + (1 - q(1)) / n` and the bound `n mu_2 - c_p / beta` (`None` if `beta <= 0`).
-pub fn bound_from(st: &Setting, coefficients: &[BigRational]) -> Option<BigRational> {
-    let q1: BigRational = coefficients.iter().fold(q(0, 1), |a, c| a + c);
-    let n = q(st.n as i64, 1);
-    let beta = &coefficients[0] + (q(1, 1) - q1) / &n;
-    (beta > q(0, 1)).then(|| n * st.model.mu(2) - c_p(&st.model) / beta)
-}
-
-/// Checks a certificate from scratch: `q_k >= 0` for `k >= 1`, `f - q >= 0` on `[-1, 1]` exactly,
-/// `beta > 0`, and that the claimed bound is the one the coefficients give. Returns the bound.
-pub fn verify(cert: &Certificate) -> std::result::Result<BigRational, String> {
-    let c = &cert.coefficients;
-    if c.is_empty() {
-        return Err("no coefficients".into());
-    }
-    if cert.setting.m < 2 {
-        return Err(
-            "the LP bound needs m >= 2 (the Gegenbauer polynomials of R^1 are degenerate)".into(),
-        );
-    }
-    if let Some(k) = (1..c.len()).find(|&k| c[k] < q(0, 1)) {
-        return Err(format!(
-            "coefficient q_{k} = {} is negative (needs q_k >= 0 for k >= 1)",
-            c[k]
-        ));
-    }
-    let bound = bound_from(&cert.setting, c).ok_or("beta = q_0 + (1 - q(1))/n is not positive")?;
-    if bound != cert.lower {
-        return Err(format!(
-            "the claimed bound {} differs from the bound its coefficients give, {}",
-            cert.lower, bound
-        ));
-    }
-    for (poly, lo, hi) in gap_pieces(&cert.setting, c) {
-        if !nonnegative_on(&poly, &lo, &hi) {
-            return Err(format!("f - q is negative somewhere in [{lo}, {hi}]"));
-        }
-    }
-    Ok(bound)
-}
-
 /// The simplest rational within the continued-fraction convergents of `x` whose denominator is
 /// at most `max_den` (the last convergent that fits).
 pub fn simple_rational(x: f64, max_den: i64) -> BigRational {
-    let exact = <f64 as crate::arith::Scalar>::to_rational(&x).unwrap_or_else(|| q(0, 1));
+    let exact = <f64 as crate::kernel::arith::Scalar>::to_rational(&x).unwrap_or_else(|| q(0, 1));
     let (mut h0, mut h1) = (BigInt::from(0), BigInt::from(1));
     let (mut k0, mut k1) = (BigInt::from(1), BigInt::from(0));
     let mut rest = exact.clone();
@@ -354,7 +169,7 @@ fn with_margin(st: &Setting, mut coefficients: Vec<BigRational>) -> Option<Certi
     let (act, p, m, degree) = (st.model.act, st.model.p, st.m, coefficients.len() - 1);
     let cf: Vec<f64> = coefficients
         .iter()
-        .map(crate::arith::rational_to_f64)
+        .map(crate::kernel::arith::rational_to_f64)
         .collect();
     let worst = (0..=20_000)
         .map(|j| {
@@ -418,7 +233,7 @@ pub fn certify(st: &Setting, degree: usize) -> Result<Certificate> {
     let sol = solve_lp(st, degree)?;
     let mut candidates: Vec<Vec<BigRational>> = Vec::new();
     if st.model.act == Activation::Power && degree >= 2 * st.model.p as usize {
-        let mut c = crate::gegenbauer::even_power_coefficients(st.m, st.model.p);
+        let mut c = crate::kernel::gegenbauer::even_power_coefficients(st.m, st.model.p);
         c.resize(degree + 1, q(0, 1));
         candidates.push(c);
     }
@@ -429,23 +244,23 @@ pub fn certify(st: &Setting, degree: usize) -> Result<Certificate> {
     candidates.push(
         sol.iter()
             .map(|&x| {
-                let exact =
-                    <f64 as crate::arith::Scalar>::to_rational(&x).unwrap_or_else(|| q(0, 1));
-                crate::arith::round_to_denominator(&exact, &den)
+                let exact = <f64 as crate::kernel::arith::Scalar>::to_rational(&x)
+                    .unwrap_or_else(|| q(0, 1));
+                crate::kernel::arith::round_to_denominator(&exact, &den)
             })
             .collect(),
     );
     // The f64 LP optimum: stop at the first verified candidate within 1e-9 relative of it.
     let n = st.n as f64;
     let beta = sol[0] + (1.0 - sol.iter().sum::<f64>()) / n;
-    let target = n * crate::arith::rational_to_f64(&st.model.mu(2))
-        - crate::arith::rational_to_f64(&c_p(&st.model)) / beta;
+    let target = n * crate::kernel::arith::rational_to_f64(&st.model.mu(2))
+        - crate::kernel::arith::rational_to_f64(&c_p(&st.model)) / beta;
     let mut best: Option<Certificate> = None;
     for c in candidates {
         let Some(cert) = with_margin(st, c) else {
             continue;
         };
-        let value = crate::arith::rational_to_f64(&cert.lower);
+        let value = crate::kernel::arith::rational_to_f64(&cert.lower);
         let good_enough = value >= target - 1e-9 * target.abs();
         if best.as_ref().is_none_or(|b| cert.lower > b.lower) {
             best = Some(cert);

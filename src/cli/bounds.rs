@@ -1,0 +1,156 @@
+//! `superbound bounds`.
+
+use super::*;
+
+#[derive(Args, Debug)]
+pub struct BoundsArgs {
+    #[command(flatten)]
+    model: ModelArgs,
+    #[command(flatten)]
+    size: SizeArgs,
+    /// Also bound the loss at this density s in (0, 1] (exact: 1/100, 0.01, 1e-2).
+    #[arg(long, allow_hyphen_values = true)]
+    density: Option<String>,
+    /// Print JSON instead of text.
+    #[arg(long)]
+    json: bool,
+}
+
+pub fn bounds_command(args: &BoundsArgs) -> Result<String> {
+    let model = args.model.model()?;
+    let st = Setting::new(model, args.size.n, args.size.m)?;
+    let density = args
+        .density
+        .as_deref()
+        .map(|d| Density::parse(Some(d), None))
+        .transpose()?;
+    let first = crate::bounds::first_order_entries(&st);
+    let best_first = crate::bounds::best_of(&first)?;
+    let dens = density.as_ref().map(|d| {
+        let entries = crate::bounds::density_entries(&st, &d.0);
+        crate::bounds::best_of(&entries).map(|b| (entries, b))
+    });
+    let dens = dens.transpose()?;
+    let cross = crate::bounds::crossover(&st, &first);
+    let c_p = crate::bounds::c_p(&model);
+    let kap = crate::kernel::gegenbauer::kappa(st.m, model.p);
+    if args.json {
+        let mut all: Vec<_> = first.iter().map(|e| entry_json(e, "first_order")).collect();
+        let mut obj = serde_json::Map::new();
+        obj.insert("activation".into(), json!(model.act.name()));
+        obj.insert("p".into(), json!(model.p));
+        obj.insert("n".into(), json!(st.n));
+        obj.insert("m".into(), json!(st.m));
+        obj.insert("values".into(), json!(model.values.to_string()));
+        obj.insert(
+            "constants".into(),
+            json!({"c_p": fmt_exact(&c_p), "alpha": fmt_exact(&crate::kernel::gegenbauer::alpha(st.m, model.p)), "kappa": fmt_exact(&kap)}),
+        );
+        obj.insert("first_order".into(), best_json(&best_first));
+        if let (Some(d), Some((entries, best))) = (&density, &dens) {
+            let mut b = best_json(best);
+            b["density"] = exact_json(&d.0);
+            obj.insert("at_density".into(), b);
+            all.extend(entries.iter().map(|e| entry_json(e, &fmt_exact(&d.0))));
+        }
+        obj.insert("all".into(), json!(all));
+        obj.insert(
+            "crossover".into(),
+            match &cross {
+                None => serde_json::Value::Null,
+                Some(c) => json!({
+                    "by": c.by,
+                    "orthogonal_first_order": fmt_exact(&c.orthogonal),
+                    "construction_first_order": fmt_exact(&c.construction),
+                    "bracket": c.bracket.as_ref().map(|(lo, hi)| vec![fmt_exact(lo), fmt_exact(hi)]),
+                    "float": c.bracket.as_ref().map(|(lo, hi)| (lo.to_f64() + hi.to_f64()) / 2.0),
+                }),
+            },
+        );
+        return Ok(format!("{}\n", serde_json::Value::Object(obj)));
+    }
+    let mut out = format!(
+        "model: {model}; n = {} features, m = {} hidden dimensions\nc_p = {}   kappa_{{m,p}} = {}\n\nfirst order (L1* = lim L*(s)/s):\n",
+        st.n,
+        st.m,
+        exact_text(&c_p),
+        exact_text(&kap)
+    );
+    // Exact values of rounded witnesses run to hundreds of digits: abbreviated here, whole in --json.
+    let short = |x: &BigRational| -> String {
+        let t = fmt_exact(x);
+        if t.len() <= 40 {
+            t
+        } else {
+            format!("(exact: {} digits, see --json)", t.len())
+        }
+    };
+    let short_text = |x: &BigRational| format!("{}  (≈ {})", short(x), fmt_decimal(x.to_f64()));
+    let table = |entries: &[Entry]| -> String {
+        let mut t = String::new();
+        for e in entries {
+            let name = e.value.detail.clone().unwrap_or_else(|| e.name.to_string());
+            t += &format!(
+                "  {:5}  {:34}  {:>20}  {}\n",
+                e.side.name(),
+                name,
+                fmt_decimal(e.value.value.to_f64()),
+                short(&e.value.value)
+            );
+        }
+        t
+    };
+    let summary = |best: &Best| -> String {
+        format!(
+            "  best lower: {} by {}\n  best upper: {} by {}\n  ratio upper/lower: {}{}\n",
+            short_text(&best.lower.value.value),
+            best.lower
+                .value
+                .detail
+                .clone()
+                .unwrap_or_else(|| best.lower.name.to_string()),
+            short_text(&best.upper.value.value),
+            best.upper
+                .value
+                .detail
+                .clone()
+                .unwrap_or_else(|| best.upper.name.to_string()),
+            ratio_text(best),
+            if best.certified() {
+                "  (the optimum is certified)"
+            } else {
+                ""
+            }
+        )
+    };
+    out += &table(&first);
+    out += &summary(&best_first);
+    if let (Some(d), Some((entries, best))) = (&density, &dens) {
+        out += &format!("\nat density s = {}:\n", exact_text(&d.0));
+        out += &table(entries);
+        out += &summary(best);
+    }
+    match &cross {
+        Some(c) => {
+            out += &format!(
+                "\ncrossover (Theorem 3): {} has L1 = {} < {} (every orthogonal W);\n",
+                c.by,
+                fmt_decimal(c.construction.to_f64()),
+                fmt_decimal(c.orthogonal.to_f64())
+            );
+            out += &match &c.bracket {
+                Some((lo, hi)) => format!(
+                    "  it beats every orthogonal W for densities below s* in ({}, {}]  (s* ≈ {})\n",
+                    fmt_exact(lo),
+                    fmt_exact(hi),
+                    fmt_decimal(lo.to_f64())
+                ),
+                None => "  and beats every orthogonal W at all densities in (0, 1]\n".into(),
+            };
+        }
+        None => {
+            out += "\nno superposing construction beats the orthogonal optimum at first order\n"
+        }
+    }
+    Ok(out)
+}

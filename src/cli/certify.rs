@@ -1,0 +1,44 @@
+//! `superbound certify`.
+
+use super::*;
+
+#[derive(Args, Debug)]
+pub struct CertifyArgs {
+    #[command(flatten)]
+    model: ModelArgs,
+    #[command(flatten)]
+    size: SizeArgs,
+    /// Degree of the LP polynomial (default max(12, 2p)).
+    #[arg(long)]
+    degree: Option<usize>,
+    /// Print JSON instead of text.
+    #[arg(long)]
+    json: bool,
+    /// Write the certificate file.
+    #[arg(long)]
+    save: Option<PathBuf>,
+}
+
+pub fn certify_command(args: &CertifyArgs) -> Result<String> {
+    use crate::search::lp::{certify, default_degree};
+    let model = args.model.model()?;
+    let st = Setting::new(model, args.size.n, args.size.m)?;
+    let degree = args.degree.unwrap_or_else(|| default_degree(&st));
+    let cert = certify(&st, degree)?;
+    if let Some(path) = &args.save {
+        std::fs::write(path, format!("{}\n", cert.to_json()))
+            .map_err(|e| Error::io(path.display().to_string(), e))?;
+    }
+    if args.json {
+        let mut v = cert.to_json();
+        v["float"] = json!(cert.lower.to_f64());
+        v["verified"] = json!(true);
+        return Ok(format!("{v}\n"));
+    }
+    Ok(format!(
+        "model: {model}; n = {} features, m = {} hidden dimensions\nLP certificate of degree {degree}, verified exactly (q_k >= 0, f - q >= 0 on [-1, 1] by Sturm sequences)\nL1 >= {}\n",
+        st.n,
+        st.m,
+        exact_text(&cert.lower)
+    ))
+}

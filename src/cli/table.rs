@@ -1,0 +1,92 @@
+//! `superbound table`.
+
+use super::*;
+
+#[derive(Args, Debug)]
+pub struct TableArgs {
+    /// Activations, comma-separated.
+    #[arg(long, default_value = "power,rect")]
+    act: String,
+    /// Exponents: a list 1,2,3 or a range 1..3.
+    #[arg(long, default_value = "1,2,3")]
+    p: String,
+    /// Features: a list or a range such as 2..12.
+    #[arg(long, default_value = "2..6")]
+    n: String,
+    /// Hidden dimensions: a list or a range.
+    #[arg(long, default_value = "2,3")]
+    m: String,
+    /// Densities, comma-separated; 0 means first order (s -> 0).
+    #[arg(long, default_value = "0,1/100", allow_hyphen_values = true)]
+    density: String,
+    /// Distribution of an active feature's value: uniform, one, or beta:A,B.
+    #[arg(long, default_value = "uniform")]
+    values: String,
+    /// Add the optimiser's exact value as an upper bound (slower).
+    #[arg(long)]
+    optimize: bool,
+    /// Output format: md, csv, latex or json.
+    #[arg(long, default_value = "md")]
+    format: String,
+    /// Store file (CSV): finished rows are appended at once; a rerun skips them.
+    #[arg(long)]
+    out: Option<PathBuf>,
+    /// Compute only the K-th of N deterministic slices, e.g. 2/3.
+    #[arg(long)]
+    shard: Option<String>,
+}
+
+pub fn table_command(args: &TableArgs) -> Result<String> {
+    use crate::report::table::{
+        Grid, parse_densities, parse_list, parse_shard, render, run, shard,
+    };
+    let acts = args
+        .act
+        .split(',')
+        .map(|a| match a.trim() {
+            "power" => Ok(Activation::Power),
+            "rect" => Ok(Activation::Rect),
+            other => Err(Error::input(format!(
+                "--act: unknown activation {other:?} (power or rect)"
+            ))),
+        })
+        .collect::<Result<Vec<_>>>()?;
+    let ps = parse_list(&args.p, "p", crate::kernel::model::MAX_P as usize)?;
+    if ps.contains(&0) {
+        return Err(Error::input("--p: p must be at least 1"));
+    }
+    let ns = parse_list(&args.n, "n", 64)?;
+    let ms = parse_list(&args.m, "m", 64)?;
+    if ns.contains(&0) || ms.contains(&0) {
+        return Err(Error::input("n and m must be at least 1"));
+    }
+    let values: Values = args.values.parse().map_err(Error::input)?;
+    if !matches!(args.format.as_str(), "md" | "csv" | "latex" | "json") {
+        return Err(Error::input(format!(
+            "unknown --format {:?} (md, csv, latex or json)",
+            args.format
+        )));
+    }
+    let grid = Grid {
+        acts,
+        ps: ps.into_iter().map(|p| p as u32).collect(),
+        ns,
+        ms,
+        densities: parse_densities(&args.density)?,
+        values,
+    };
+    let shard_spec = args.shard.as_deref().map(parse_shard).transpose()?;
+    let specs = shard(grid.specs(), shard_spec);
+    if specs.len() > 100_000 {
+        return Err(Error::too_large(format!(
+            "{} rows; at most 100000 per run (use --shard)",
+            specs.len()
+        )));
+    }
+    let rows = run(&specs, values, args.optimize, args.out.as_deref(), true)?;
+    let arguments = json!({
+        "act": args.act, "p": args.p, "n": args.n, "m": args.m, "density": args.density,
+        "values": args.values, "optimize": args.optimize, "shard": args.shard,
+    });
+    render(&rows, &args.format, &arguments)
+}

@@ -1,0 +1,4 @@
+//! Reports built on the bounds: tables of tightness and plots.
+
+pub mod plot;
+pub mod table;
