@@ -63,16 +63,113 @@ impl Value {
     }
 }
 
+/// Where a bound is proved (THEORY.md, "Scope of each bound"): which activations, and whether
+/// it holds with a trained bias and with importance weights. A bound is never asked outside it.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Scope {
+    pub power: bool,
+    pub rect: bool,
+    /// Proved for the optimum over `W` and any bias `b`; otherwise only for `b = 0`.
+    pub any_bias: bool,
+    /// Proved for any importance weights `I_i >= 0`; otherwise only for equal importance.
+    pub any_importance: bool,
+}
+
+impl Scope {
+    /// Both activations, `b = 0`, equal importance: the paper's corner.
+    pub const CORNER: Scope = Scope {
+        power: true,
+        rect: true,
+        any_bias: false,
+        any_importance: false,
+    };
+
+    /// Whether the scope covers the question.
+    pub fn covers(&self, q: &Query) -> bool {
+        let act = match q.model.act {
+            Activation::Power => self.power,
+            Activation::Rect => self.rect,
+        };
+        act && (self.any_bias || !q.bias) && (self.any_importance || q.importance.is_none())
+    }
+
+    /// In words, e.g. `power and rect; b = 0; equal importance`.
+    pub fn describe(&self) -> String {
+        let acts = match (self.power, self.rect) {
+            (true, true) => "power and rect",
+            (true, false) => "power",
+            (false, true) => "rect",
+            (false, false) => "no activation",
+        };
+        format!(
+            "{acts}; {}; {}",
+            if self.any_bias { "any bias" } else { "b = 0" },
+            if self.any_importance {
+                "any importance"
+            } else {
+                "equal importance"
+            }
+        )
+    }
+}
+
+/// The question the bounds answer: the optimum `L*` over `W` (and over `b` too when `bias`) for
+/// a setting, with equal importance or the given weights `I_i`.
+#[derive(Clone, Debug, PartialEq)]
+pub struct Query {
+    pub setting: Setting,
+    pub bias: bool,
+    pub importance: Option<Vec<BigRational>>,
+}
+
+impl Query {
+    /// The paper's question: no bias, equal importance.
+    pub fn plain(setting: Setting) -> Self {
+        Query {
+            setting,
+            bias: false,
+            importance: None,
+        }
+    }
+
+    /// `bias` and `importance` in words (for headers).
+    pub fn describe(&self) -> String {
+        format!(
+            "{}; {}",
+            if self.bias {
+                "W and a bias b optimised"
+            } else {
+                "b = 0"
+            },
+            if self.importance.is_some() {
+                "importance weights given"
+            } else {
+                "equal importance"
+            }
+        )
+    }
+}
+
+impl std::ops::Deref for Query {
+    type Target = Setting;
+    fn deref(&self) -> &Setting {
+        &self.setting
+    }
+}
+
 /// One bound of the registry.
 pub trait Bound: Send + Sync {
     fn name(&self) -> &'static str;
     fn side(&self) -> Side;
     /// When it applies, in words.
     fn statement(&self) -> &'static str;
+    /// Where it is proved; [`first_order_entries_for`] and [`density_entries_for`] ask a bound
+    /// only about questions its scope covers.
+    fn scope(&self) -> Scope;
     /// The bound on the first-order coefficient `L1* = lim_{s->0} L*(s)/s` (`None`: not applicable).
-    fn first_order(&self, st: &Setting) -> Option<Value>;
+    fn first_order(&self, st: &Query) -> Option<Value>;
     /// The bound on `L*(s)` at density `s` (`None`: not applicable, or no exact value).
-    fn at_density(&self, st: &Setting, s: &BigRational) -> Option<Value>;
+    fn at_density(&self, st: &Query, s: &BigRational) -> Option<Value>;
 }
 
 /// Lower bound for every activation: each feature saves at most `c_p`, `L1 >= n (mu_2 - c_p)`.
@@ -88,10 +185,13 @@ impl Bound for SelfBound {
     fn statement(&self) -> &'static str {
         "both activations, all n, m, p: L1 >= n (mu_2 - c_p)"
     }
-    fn first_order(&self, st: &Setting) -> Option<Value> {
+    fn scope(&self) -> Scope {
+        Scope::CORNER
+    }
+    fn first_order(&self, st: &Query) -> Option<Value> {
         Some(Value::plain(self_first_order(st)))
     }
-    fn at_density(&self, st: &Setting, s: &BigRational) -> Option<Value> {
+    fn at_density(&self, st: &Query, s: &BigRational) -> Option<Value> {
         lift(self, st, s)
     }
 }
@@ -109,11 +209,17 @@ impl Bound for Theorem1 {
     fn statement(&self) -> &'static str {
         "power activation: L1 >= n mu_2 - c_p min(n, kappa_{m,p})"
     }
-    fn first_order(&self, st: &Setting) -> Option<Value> {
+    fn scope(&self) -> Scope {
+        Scope {
+            rect: false,
+            ..Scope::CORNER
+        }
+    }
+    fn first_order(&self, st: &Query) -> Option<Value> {
         (st.model.act == Activation::Power)
             .then(|| Value::plain(theorem1_first_order(&st.model, st.n, st.m)))
     }
-    fn at_density(&self, st: &Setting, s: &BigRational) -> Option<Value> {
+    fn at_density(&self, st: &Query, s: &BigRational) -> Option<Value> {
         lift(self, st, s)
     }
 }
@@ -133,7 +239,10 @@ impl Bound for LpBound {
         "both activations: any q = sum q_k P_k^(m) with q_k >= 0 (k >= 1) and q <= f on [-1, 1] \
          (verified exactly) gives L1 >= n mu_2 - c_p / (q_0 + (1 - q(1))/n)"
     }
-    fn first_order(&self, st: &Setting) -> Option<Value> {
+    fn scope(&self) -> Scope {
+        Scope::CORNER
+    }
+    fn first_order(&self, st: &Query) -> Option<Value> {
         let degree = crate::search::lp::default_degree(st);
         let cert = crate::search::lp::certified(st, degree)?;
         Some(Value {
@@ -142,13 +251,13 @@ impl Bound for LpBound {
             detail: Some(format!("lp-certificate (degree {degree})")),
         })
     }
-    fn at_density(&self, st: &Setting, s: &BigRational) -> Option<Value> {
+    fn at_density(&self, st: &Query, s: &BigRational) -> Option<Value> {
         lift(self, st, s)
     }
 }
 
 /// The single-support lemma applied to a first-order lower bound.
-fn lift(bound: &dyn Bound, st: &Setting, s: &BigRational) -> Option<Value> {
+fn lift(bound: &dyn Bound, st: &Query, s: &BigRational) -> Option<Value> {
     let v = bound.first_order(st)?;
     Some(Value {
         value: single_support(s, st.n) * v.value,
@@ -160,10 +269,15 @@ fn lift(bound: &dyn Bound, st: &Setting, s: &BigRational) -> Option<Value> {
 /// The `f64` loss of a witness at density `s` (for tuning), where computable.
 fn float_loss(model: &Model, w: &Weights, s: f64) -> Option<f64> {
     let g = w.gram::<f64>();
+    let imp: Option<Vec<f64>> = w
+        .importance
+        .as_ref()
+        .map(|v| v.iter().map(<f64 as Scalar>::from_rational).collect());
+    let imp = imp.as_deref();
     match model.act {
-        Activation::Power => Some(power_loss::<f64>(model, &g, None, None, &s)),
+        Activation::Power => Some(power_loss::<f64>(model, &g, None, imp, &s)),
         Activation::Rect => oracle_applies(&g).then(|| {
-            oracle_polynomial(model, &g, None, None)
+            oracle_polynomial(model, &g, None, imp)
                 .ok()
                 .map(|p| p.eval(&s))
         })?,
@@ -178,13 +292,20 @@ impl ConstructionBound {
         Construction::of_family(self.0, &st.model, st.n, st.m)
     }
 
+    /// The witness of `c` at scale `lambda`, carrying the question's importance weights.
+    fn witness(&self, st: &Query, c: &Construction, lambda: &BigRational) -> Weights {
+        let mut w = c.witness(&st.model, st.n, st.m, lambda);
+        w.importance = st.importance.clone();
+        w
+    }
+
     /// The first-order witness of each candidate and its exact `L1`; the best one.
-    fn best_first_order(&self, st: &Setting) -> Option<(Construction, Weights, BigRational)> {
+    fn best_first_order(&self, st: &Query) -> Option<(Construction, Weights, BigRational)> {
         self.candidates(st)
             .into_iter()
             .map(|c| {
-                let w = c.witness(&st.model, st.n, st.m, &c.first_order_scale(&st.model));
-                let l1 = first_order(&st.model, &w.w.gram(), None);
+                let w = self.witness(st, &c, &c.first_order_scale(&st.model));
+                let l1 = first_order(&st.model, &w.w.gram(), w.importance.as_deref());
                 (c, w, l1)
             })
             .min_by(|a, b| a.2.cmp(&b.2))
@@ -212,7 +333,16 @@ impl Bound for ConstructionBound {
             Family::E8 => "m >= 8, n >= 120: E8 roots' 120 lines (a design for p <= 3)",
         }
     }
-    fn first_order(&self, st: &Setting) -> Option<Value> {
+    /// The witness's exact loss, with the question's importance weights, bounds the optimum
+    /// from above whatever the bias may be (`b = 0` is one choice of it).
+    fn scope(&self) -> Scope {
+        Scope {
+            any_bias: true,
+            any_importance: true,
+            ..Scope::CORNER
+        }
+    }
+    fn first_order(&self, st: &Query) -> Option<Value> {
         let (c, w, l1) = self.best_first_order(st)?;
         Some(Value {
             value: l1,
@@ -222,7 +352,7 @@ impl Bound for ConstructionBound {
     }
     /// The witness's scale is tuned for `s` (golden section on the `f64` loss), then its loss
     /// is computed exactly.
-    fn at_density(&self, st: &Setting, s: &BigRational) -> Option<Value> {
+    fn at_density(&self, st: &Query, s: &BigRational) -> Option<Value> {
         let sf = s.to_f64();
         self.candidates(st)
             .into_par_iter()
@@ -236,7 +366,7 @@ impl Bound for ConstructionBound {
                 }
                 let at = |mult: f64| {
                     let m = <f64 as Scalar>::to_rational(&mult).unwrap_or_else(|| q(1, 1));
-                    c.witness(&st.model, st.n, st.m, &(&lam * m))
+                    self.witness(st, &c, &(&lam * m))
                 };
                 let best = golden_section(
                     |x| float_loss(&st.model, &at(x), sf).unwrap_or(f64::INFINITY),
@@ -336,10 +466,17 @@ pub fn best_of(entries: &[Entry]) -> Result<Best> {
     Ok(Best { lower, upper })
 }
 
-/// Evaluates every registered bound at first order.
+/// Evaluates every registered bound at first order, for the paper's question (`b = 0`, equal
+/// importance).
 pub fn first_order_entries(st: &Setting) -> Vec<Entry> {
+    first_order_entries_for(&Query::plain(*st))
+}
+
+/// Evaluates every registered bound whose scope covers the question, at first order.
+pub fn first_order_entries_for(st: &Query) -> Vec<Entry> {
     registry()
         .iter()
+        .filter(|b| b.scope().covers(st))
         .filter_map(|b| {
             b.first_order(st).map(|value| Entry {
                 side: b.side(),
@@ -350,10 +487,17 @@ pub fn first_order_entries(st: &Setting) -> Vec<Entry> {
         .collect()
 }
 
-/// Evaluates every registered bound at density `s`.
+/// Evaluates every registered bound at density `s`, for the paper's question (`b = 0`, equal
+/// importance).
 pub fn density_entries(st: &Setting, s: &BigRational) -> Vec<Entry> {
+    density_entries_for(&Query::plain(*st), s)
+}
+
+/// Evaluates every registered bound whose scope covers the question, at density `s`.
+pub fn density_entries_for(st: &Query, s: &BigRational) -> Vec<Entry> {
     registry()
         .par_iter()
+        .filter(|b| b.scope().covers(st))
         .filter_map(|b| {
             b.at_density(st, s).map(|value| Entry {
                 side: b.side(),
@@ -400,7 +544,7 @@ pub fn crossover(st: &Setting, first: &[Entry]) -> Option<Crossover> {
     let mut d = crate::kernel::arith::Poly(poly.0.iter().skip(1).map(|c| -c.clone()).collect());
     d.0[0] += &ortho;
     let width = q(1, 1_000_000_000_000);
-    let bracket = smallest_root(&d, &q(0, 1), &q(1, 1), &width);
+    let bracket = smallest_root(&d.0, &q(0, 1), &q(1, 1), &width).ok()?;
     Some(Crossover {
         by: best
             .value

@@ -54,6 +54,24 @@ pub fn loss_command(args: &LossArgs) -> Result<String> {
         },
     )?;
     let (n, m) = (weights.n(), weights.m());
+    // With a bias the loss need not vanish as s -> 0: then the s^1 coefficient is not the
+    // first-order loss L1 = lim L/s (which is infinite), and it is not called so.
+    // At s = 0 every x is 0 and xhat = sigma(b): the constant term is sum_i I_i sigma(b_i)^2.
+    let constant: BigRational =
+        weights
+            .bias
+            .iter()
+            .flatten()
+            .enumerate()
+            .fold(num_traits::Zero::zero(), |acc, (i, b)| {
+                let imp = weights
+                    .importance
+                    .as_ref()
+                    .map_or(num_traits::One::one(), |v| v[i].clone());
+                let y = model.sigma(b);
+                acc + imp * &y * &y
+            });
+    let has_l1 = num_traits::Zero::is_zero(&constant);
     if args.json {
         let mut obj = serde_json::Map::new();
         obj.insert("activation".into(), json!(model.act.name()));
@@ -72,11 +90,16 @@ pub fn loss_command(args: &LossArgs) -> Result<String> {
             obj.insert("density_polynomial".into(), json!(coeffs));
             obj.insert("constant_term".into(), exact_json(&poly.coeff(0)));
         }
-        obj.insert("first_order".into(), exact_json(&report.first_order));
-        obj.insert(
-            "first_order_float".into(),
-            json!(report.first_order.to_f64()),
-        );
+        if has_l1 {
+            obj.insert("first_order".into(), exact_json(&report.first_order));
+            obj.insert(
+                "first_order_float".into(),
+                json!(report.first_order.to_f64()),
+            );
+        } else {
+            obj.insert("first_order".into(), serde_json::Value::Null);
+            obj.insert("s1_coefficient".into(), exact_json(&report.first_order));
+        }
         if let Some(est) = &report.estimate {
             obj.insert("loss_estimate".into(), json!(est.mean));
             obj.insert("std_error".into(), json!(est.std_error));
@@ -111,7 +134,15 @@ pub fn loss_command(args: &LossArgs) -> Result<String> {
             fmt_decimal(est.std_error)
         );
     }
-    out += &format!("first order L1(W) = {}\n", exact_text(&report.first_order));
+    if has_l1 {
+        out += &format!("first order L1(W) = {}\n", exact_text(&report.first_order));
+    } else {
+        out += &format!(
+            "coefficient of s^1 = {}\n  (not a first-order L1: with this bias the loss tends to {} as s -> 0)\n",
+            exact_text(&report.first_order),
+            exact_text(&constant),
+        );
+    }
     if let Some(poly) = &report.polynomial {
         out += "density polynomial L(W; s) = sum_k c_k s^k:\n";
         for (k, c) in poly.0.iter().enumerate() {

@@ -195,7 +195,7 @@ pub fn verify(cert: &Certificate) -> std::result::Result<BigRational, String> {
         ));
     }
     for (poly, lo, hi) in gap_pieces(&cert.setting, c) {
-        if !nonnegative_on(&poly, &lo, &hi) {
+        if !nonnegative_on(&poly.0, &lo, &hi)? {
             return Err(format!("f - q is negative somewhere in [{lo}, {hi}]"));
         }
     }

@@ -181,7 +181,7 @@ fn with_margin(st: &Setting, mut coefficients: Vec<BigRational>) -> Option<Certi
     let ok = |c: &[BigRational]| {
         gap_pieces(st, c)
             .iter()
-            .all(|(poly, lo, hi)| nonnegative_on(poly, lo, hi))
+            .all(|(poly, lo, hi)| nonnegative_on(&poly.0, lo, hi) == Ok(true))
     };
     let mut margins = vec![q(0, 1)];
     let start = if worst < 0.0 {
