@@ -51,6 +51,8 @@ pub struct Value {
     pub witness: Option<Weights>,
     /// Which member of a family gave the value (e.g. `regular-polygon-r2 (N=5)`).
     pub detail: Option<String>,
+    /// The verified LP certificate behind a lower bound (its evidence).
+    pub certificate: Option<crate::kernel::certificate::Certificate>,
 }
 
 impl Value {
@@ -59,6 +61,7 @@ impl Value {
             value,
             witness: None,
             detail: None,
+            certificate: None,
         }
     }
 }
@@ -246,9 +249,10 @@ impl Bound for LpBound {
         let degree = crate::search::lp::default_degree(st);
         let cert = crate::search::lp::certified(st, degree)?;
         Some(Value {
-            value: cert.lower,
+            value: cert.lower.clone(),
             witness: None,
             detail: Some(format!("lp-certificate (degree {degree})")),
+            certificate: Some(cert),
         })
     }
     fn at_density(&self, st: &Query, s: &BigRational) -> Option<Value> {
@@ -261,8 +265,7 @@ fn lift(bound: &dyn Bound, st: &Query, s: &BigRational) -> Option<Value> {
     let v = bound.first_order(st)?;
     Some(Value {
         value: single_support(s, st.n) * v.value,
-        witness: None,
-        detail: v.detail,
+        ..v
     })
 }
 
@@ -348,6 +351,7 @@ impl Bound for ConstructionBound {
             value: l1,
             witness: Some(w),
             detail: Some(c.name),
+            certificate: None,
         })
     }
     /// The witness's scale is tuned for `s` (golden section on the `f64` loss), then its loss
@@ -383,6 +387,7 @@ impl Bound for ConstructionBound {
                     value,
                     witness: Some(w),
                     detail: Some(c.name),
+                    certificate: None,
                 })
             })
             .min_by(|a, b| a.value.cmp(&b.value))

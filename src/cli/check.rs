@@ -1,26 +1,239 @@
-//! `superbound check`.
+//! `superbound check`: re-verify evidence from the files alone, with the kernel.
 
 use super::*;
+use crate::kernel::certificate::{Certificate, verify};
+use crate::kernel::evidence::{EVIDENCE_FORMAT, VerifiedRow, verify_row, verify_witness};
+use crate::report::table::{Row, Spec, parse_rows};
 
 #[derive(Args, Debug)]
 pub struct CheckArgs {
-    /// A certificate file written by `certify --save`.
+    /// A certificate (`certify --save`), a witness file (`{"W", ..., "value"}`), one row's
+    /// evidence, a directory written by `table --evidence DIR`, or a table CSV (with --evidence).
     file: PathBuf,
+    /// The evidence directory of a table CSV given as FILE.
+    #[arg(long)]
+    evidence: Option<PathBuf>,
 }
 
 pub fn check_command(args: &CheckArgs) -> Result<String> {
-    use crate::kernel::certificate::{Certificate, verify};
-    let text = read_file(&args.file)?;
-    let cert = Certificate::from_json(&text)
-        .map_err(|e| Error::input(format!("{}: {e}", args.file.display())))?;
-    let bound = verify(&cert)
-        .map_err(|e| Error::input(format!("{}: refused: {e}", args.file.display())))?;
+    let path = &args.file;
+    if path.is_dir() {
+        if args.evidence.is_some() {
+            return Err(Error::input(
+                "--evidence is for a table CSV; a directory is checked by itself",
+            ));
+        }
+        return check_directory(path);
+    }
+    if let Some(dir) = &args.evidence {
+        let text = read_file(path)?;
+        let rows = parse_rows(&text, &path.display().to_string())?;
+        let (report, failures) = check_table(&rows, dir, &path.display().to_string());
+        return finish(report, failures);
+    }
+    let text = read_file(path)?;
+    let shown = path.display();
+    let v: serde_json::Value = serde_json::from_str(&text)
+        .map_err(|e| Error::input(format!("{shown}: not valid JSON: {e}")))?;
+    if v.get("format").and_then(|f| f.as_str()) == Some(EVIDENCE_FORMAT) {
+        let row = verify_row(&text).map_err(|e| Error::input(format!("{shown}: refused: {e}")))?;
+        return Ok(format!("{shown}: verified: {}\n", describe(&row)));
+    }
+    if v.get("W").is_some() {
+        let value =
+            verify_witness(&text).map_err(|e| Error::input(format!("{shown}: refused: {e}")))?;
+        return Ok(format!(
+            "{shown}: verified: the witness's exact value is {}\n",
+            exact_text(&value)
+        ));
+    }
+    let cert = Certificate::from_json(&text).map_err(|e| Error::input(format!("{shown}: {e}")))?;
+    let bound = verify(&cert).map_err(|e| Error::input(format!("{shown}: refused: {e}")))?;
     Ok(format!(
-        "{}: verified: {} n = {}, m = {}: L1 >= {}\n",
-        args.file.display(),
+        "{shown}: verified: {} n = {}, m = {}: L1 >= {}\n",
         cert.setting.model,
         cert.setting.n,
         cert.setting.m,
         exact_text(&bound)
     ))
+}
+
+fn describe(r: &VerifiedRow) -> String {
+    format!(
+        "{} n = {}, m = {}, {}: {} <= L* <= {}{}",
+        r.setting.model,
+        r.setting.n,
+        r.setting.m,
+        r.density
+            .as_ref()
+            .map_or("first order".to_string(), |s| format!("s = {s}")),
+        fmt_decimal(r.lower.to_f64()),
+        fmt_decimal(r.upper.to_f64()),
+        if r.exact {
+            " (exact)"
+        } else if r.certified {
+            " (certified to 1e-9)"
+        } else {
+            ""
+        }
+    )
+}
+
+fn finish(report: String, failures: Vec<String>) -> Result<String> {
+    if failures.is_empty() {
+        Ok(report)
+    } else {
+        Err(Error::input(format!(
+            "{} failed: {}",
+            failures.len(),
+            failures.join("; ")
+        )))
+    }
+}
+
+/// Every row evidence file in `dir` is verified; every table CSV in it is compared with them.
+fn check_directory(dir: &std::path::Path) -> Result<String> {
+    let io = |e| Error::io(dir.display().to_string(), e);
+    let mut files: Vec<_> = std::fs::read_dir(dir)
+        .map_err(io)?
+        .map(|e| e.map(|e| e.path()))
+        .collect::<std::io::Result<_>>()
+        .map_err(io)?;
+    files.sort();
+    let (mut verified, mut failures, mut report) = (0, Vec::new(), String::new());
+    let mut tables = Vec::new();
+    for f in &files {
+        match f.extension().and_then(|e| e.to_str()) {
+            Some("json") => {
+                let name = f
+                    .file_name()
+                    .unwrap_or_default()
+                    .to_string_lossy()
+                    .to_string();
+                match read_file(f)
+                    .map_err(|e| e.to_string())
+                    .and_then(|t| verify_row(&t))
+                {
+                    Ok(_) => verified += 1,
+                    Err(e) => failures.push(format!("{name}: {e}")),
+                }
+            }
+            Some("csv") => tables.push(f.clone()),
+            _ => {}
+        }
+    }
+    if verified == 0 && failures.is_empty() {
+        return Err(Error::input(format!(
+            "{}: no evidence files (*.json) to check",
+            dir.display()
+        )));
+    }
+    report += &format!(
+        "{}: {verified} row evidence files verified by the kernel\n",
+        dir.display()
+    );
+    for t in tables {
+        let text = read_file(&t)?;
+        let shown = t.display().to_string();
+        let rows = parse_rows(&text, &shown)?;
+        let (r, f) = check_table(&rows, dir, &shown);
+        report += &r;
+        failures.extend(f);
+    }
+    finish(report, failures)
+}
+
+/// Each row of a table against its evidence file: the evidence verifies, and the row's exact
+/// values, decimals, ratio, `kappa` and `certified` are the ones the kernel derives. (The
+/// crossover column, a Sturm bracket of a construction's loss polynomial, is not part of the
+/// evidence.)
+fn check_table(rows: &[Row], dir: &std::path::Path, shown: &str) -> (String, Vec<String>) {
+    let mut failures = Vec::new();
+    for row in rows {
+        if let Err(e) = check_row(row, dir) {
+            failures.push(format!("{shown}: row {}: {e}", row.key()));
+        }
+    }
+    (
+        format!(
+            "{shown}: {} of {} rows match their verified evidence (the crossover column is not re-verified)\n",
+            rows.len() - failures.len(),
+            rows.len()
+        ),
+        failures,
+    )
+}
+
+fn check_row(row: &Row, dir: &std::path::Path) -> std::result::Result<(), String> {
+    use crate::kernel::arith::parse_rational;
+    let act = match row.get("activation") {
+        "power" => Activation::Power,
+        "rect" => Activation::Rect,
+        other => return Err(format!("unknown activation {other:?}")),
+    };
+    let num = |c: &str| -> std::result::Result<usize, String> {
+        row.get(c)
+            .parse()
+            .map_err(|_| format!("{c} is not a number"))
+    };
+    let density = parse_rational(row.get("density"))?;
+    let spec = Spec {
+        act,
+        p: num("p")? as u32,
+        n: num("n")?,
+        m: num("m")?,
+        values: row.get("values").parse()?,
+        density: (!num_traits::Zero::is_zero(&density)).then_some(density.clone()),
+    };
+    let path = dir.join(spec.evidence_name());
+    let text = std::fs::read_to_string(&path)
+        .map_err(|e| format!("no evidence {}: {e}", path.display()))?;
+    let v = verify_row(&text)?;
+    let ok_setting = v.setting.model.act == act
+        && v.setting.model.p == spec.p
+        && v.setting.n == spec.n
+        && v.setting.m == spec.m
+        && v.setting.model.values == spec.values
+        && v.density == spec.density
+        && !v.bias
+        && v.importance.is_none();
+    if !ok_setting {
+        return Err("the evidence is about another model, size or density".into());
+    }
+    let (lower, upper) = (
+        parse_rational(row.get("lower"))?,
+        parse_rational(row.get("upper"))?,
+    );
+    if lower != v.lower {
+        return Err(format!("lower {lower} is not the verified {}", v.lower));
+    }
+    if upper != v.upper {
+        return Err(format!("upper {upper} is not the verified {}", v.upper));
+    }
+    let ratio = if v.lower == v.upper {
+        format!("{:.12}", 1.0)
+    } else if num_traits::Zero::is_zero(&v.lower) {
+        "inf".to_string()
+    } else {
+        format!("{:.12}", (&v.upper / &v.lower).to_f64())
+    };
+    let expected = [
+        ("lower_float", fmt_decimal(v.lower.to_f64())),
+        ("upper_float", fmt_decimal(v.upper.to_f64())),
+        ("ratio", ratio),
+        (
+            "kappa",
+            crate::kernel::gegenbauer::kappa(spec.m, spec.p).to_string(),
+        ),
+        ("certified", v.certified.to_string()),
+    ];
+    for (col, want) in expected {
+        if row.get(col) != want {
+            return Err(format!(
+                "{col} is {:?}, the kernel gives {want:?}",
+                row.get(col)
+            ));
+        }
+    }
+    Ok(())
 }

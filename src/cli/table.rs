@@ -31,6 +31,10 @@ pub struct TableArgs {
     /// Store file (CSV): finished rows are appended at once; a rerun skips them.
     #[arg(long)]
     out: Option<PathBuf>,
+    /// Write every row's evidence (the lower bound's proof, the upper bound's witness) into
+    /// this directory, with the table as table.csv; `superbound check DIR` re-verifies it.
+    #[arg(long)]
+    evidence: Option<PathBuf>,
     /// Compute only the K-th of N deterministic slices, e.g. 2/3.
     #[arg(long)]
     shard: Option<String>,
@@ -38,7 +42,7 @@ pub struct TableArgs {
 
 pub fn table_command(args: &TableArgs) -> Result<String> {
     use crate::report::table::{
-        Grid, parse_densities, parse_list, parse_shard, render, run, shard,
+        Grid, RunOptions, parse_densities, parse_list, parse_shard, render, run, shard,
     };
     let acts = args
         .act
@@ -83,7 +87,24 @@ pub fn table_command(args: &TableArgs) -> Result<String> {
             specs.len()
         )));
     }
-    let rows = run(&specs, values, args.optimize, args.out.as_deref(), true)?;
+    let rows = run(
+        &specs,
+        &RunOptions {
+            optimize: args.optimize,
+            store: args.out.as_deref(),
+            evidence: args.evidence.as_deref(),
+            progress: true,
+        },
+    )?;
+    if let Some(dir) = &args.evidence {
+        let name = match shard_spec {
+            None => "table.csv".to_string(),
+            Some((k, n)) => format!("table-shard-{k}-of-{n}.csv"),
+        };
+        let path = dir.join(name);
+        std::fs::write(&path, render(&rows, "csv", &serde_json::Value::Null)?)
+            .map_err(|e| Error::io(path.display().to_string(), e))?;
+    }
     let arguments = json!({
         "act": args.act, "p": args.p, "n": args.n, "m": args.m, "density": args.density,
         "values": args.values, "optimize": args.optimize, "shard": args.shard,

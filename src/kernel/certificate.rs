@@ -32,6 +32,30 @@ fn q(n: i64, d: i64) -> BigRational {
     BigRational::new(BigInt::from(n), BigInt::from(d))
 }
 
+/// The model of an evidence file: `"activation"` (`power` or `rect`), `"p"`, and `"values"`
+/// (default `uniform`).
+pub fn model_from_json(obj: &serde_json::Map<String, serde_json::Value>) -> Result<Model> {
+    let act = match obj.get("activation").and_then(|v| v.as_str()) {
+        Some("power") => Activation::Power,
+        Some("rect") => Activation::Rect,
+        _ => return Err(Error::input("\"activation\" must be \"power\" or \"rect\"")),
+    };
+    let p = obj
+        .get("p")
+        .and_then(|v| v.as_u64())
+        .filter(|&p| p <= MAX_P as u64)
+        .ok_or_else(|| Error::input(format!("\"p\" must be an integer in 1..={MAX_P}")))?;
+    let values: Values = match obj.get("values") {
+        None => Values::Uniform,
+        Some(v) => v
+            .as_str()
+            .ok_or_else(|| Error::input("\"values\" must be a string"))?
+            .parse()
+            .map_err(Error::input)?,
+    };
+    Model::new(act, p as u32, values)
+}
+
 /// A certificate: the model, the Gegenbauer coefficients `q_0..q_D`, and the bound they give.
 #[derive(Clone, Debug, PartialEq)]
 pub struct Certificate {
@@ -86,21 +110,7 @@ impl Certificate {
             }
             Ok(x)
         };
-        let act = match field("activation")?.as_str() {
-            Some("power") => Activation::Power,
-            Some("rect") => Activation::Rect,
-            _ => return Err(Error::input("\"activation\" must be \"power\" or \"rect\"")),
-        };
-        let p = uint("p", MAX_P as u64)? as u32;
-        let values: Values = match obj.get("values") {
-            None => Values::Uniform,
-            Some(v) => v
-                .as_str()
-                .ok_or_else(|| Error::input("\"values\" must be a string"))?
-                .parse()
-                .map_err(Error::input)?,
-        };
-        let model = Model::new(act, p, values)?;
+        let model = model_from_json(obj)?;
         let setting = Setting::new(
             model,
             uint("n", 1 << 20)? as usize,

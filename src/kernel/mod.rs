@@ -16,11 +16,13 @@
 //! | [`closed_form`] | `c_p`, the self bound, Theorem 1, the single-support factor |
 //! | [`roots`] | exact nonnegativity and root location (square-free Sturm and Descartes) |
 //! | [`certificate`] | LP certificates: file form and exact verification |
+//! | [`evidence`] | witness files and table rows, re-checked from scratch |
 
 pub mod arith;
 pub mod certificate;
 pub mod closed_form;
 pub mod error;
+pub mod evidence;
 pub mod gegenbauer;
 pub mod loss;
 pub mod model;

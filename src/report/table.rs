@@ -13,11 +13,12 @@ use rayon::prelude::*;
 use std::io::Write;
 
 /// The store's columns, in order (exact values as `a/b`, decimals beside them).
-pub const COLUMNS: [&str; 15] = [
+pub const COLUMNS: [&str; 16] = [
     "activation",
     "p",
     "n",
     "m",
+    "values",
     "density",
     "lower",
     "lower_float",
@@ -31,28 +32,46 @@ pub const COLUMNS: [&str; 15] = [
     "crossover",
 ];
 
+/// The columns that identify a row (the rest are computed).
+pub const KEY_COLUMNS: [&str; 6] = ["activation", "p", "n", "m", "values", "density"];
+
 /// One row to compute: a model, sizes, and a density (`None`: first order, written `0`).
-#[derive(Clone, Debug, PartialEq, Eq, Hash)]
+#[derive(Clone, Debug, PartialEq)]
 pub struct Spec {
     pub act: Activation,
     pub p: u32,
     pub n: usize,
     pub m: usize,
+    pub values: Values,
     pub density: Option<BigRational>,
 }
 
 impl Spec {
-    /// The row's key as stored: `activation,p,n,m,density`.
+    /// The row's key as stored: `activation,p,n,m,values,density`.
     pub fn key(&self) -> String {
-        format!(
-            "{},{},{},{},{}",
-            self.act,
-            self.p,
-            self.n,
-            self.m,
+        [
+            self.act.to_string(),
+            self.p.to_string(),
+            self.n.to_string(),
+            self.m.to_string(),
+            self.values.to_string(),
             self.density
                 .as_ref()
-                .map_or("0".to_string(), |d| d.to_string())
+                .map_or("0".to_string(), |d| d.to_string()),
+        ]
+        .join(",")
+    }
+
+    /// A file name for the row's evidence, e.g. `power-p2-n3-m2-uniform-s1_100.json`.
+    pub fn evidence_name(&self) -> String {
+        let d = self
+            .density
+            .as_ref()
+            .map_or("0".to_string(), |d| d.to_string().replace('/', "_"));
+        let v = self.values.to_string().replace([':', ','], "_");
+        format!(
+            "{}-p{}-n{}-m{}-{v}-s{d}.json",
+            self.act, self.p, self.n, self.m
         )
     }
 }
@@ -63,7 +82,11 @@ pub struct Row(pub Vec<String>);
 
 impl Row {
     pub fn key(&self) -> String {
-        self.0[..5].join(",")
+        KEY_COLUMNS
+            .iter()
+            .map(|c| self.get(c))
+            .collect::<Vec<_>>()
+            .join(",")
     }
     pub fn get(&self, column: &str) -> &str {
         let i = COLUMNS
@@ -135,6 +158,7 @@ impl Grid {
                                 p,
                                 n,
                                 m,
+                                values: self.values,
                                 density: d.clone(),
                             });
                         }
@@ -201,9 +225,48 @@ pub fn parse_densities(text: &str) -> Result<Vec<Option<BigRational>>> {
         .collect()
 }
 
-/// Computes one row (with `optimize`, the optimiser's exact value joins the upper bounds).
-pub fn compute(spec: &Spec, values: Values, optimize: bool) -> Result<Row> {
-    let model = Model::new(spec.act, spec.p, values)?;
+/// The evidence of a row, as [`crate::kernel::evidence::verify_row`] reads it: the lower bound
+/// (its name, value and, for the LP bound, the certificate) and the upper bound's witness `W`.
+fn evidence(spec: &Spec, best: &bounds::Best) -> serde_json::Value {
+    use crate::kernel::evidence::EVIDENCE_FORMAT;
+    let (lo, up) = (&best.lower.value, &best.upper.value);
+    let mut lower = serde_json::json!({"bound": best.lower.name, "value": lo.value.to_string()});
+    if let Some(cert) = &lo.certificate {
+        lower["certificate"] = cert.to_json();
+    }
+    let mut upper = serde_json::json!({
+        "bound": up.detail.clone().unwrap_or_else(|| best.upper.name.to_string()),
+        "value": up.value.to_string(),
+    });
+    if let Some(w) = &up.witness {
+        if let serde_json::Value::Object(o) = w.to_json() {
+            for (k, v) in o {
+                if k != "importance" {
+                    upper[k] = v;
+                }
+            }
+        }
+    }
+    serde_json::json!({
+        "format": EVIDENCE_FORMAT,
+        "activation": spec.act.name(),
+        "p": spec.p,
+        "values": spec.values.to_string(),
+        "n": spec.n,
+        "m": spec.m,
+        "bias": false,
+        "importance": null,
+        "density": spec.density.as_ref().map_or("0".to_string(), |d| d.to_string()),
+        "lower": lower,
+        "upper": upper,
+        "certified": best.certified(),
+    })
+}
+
+/// Computes one row and its evidence (with `optimize`, the optimiser's exact value joins the
+/// upper bounds).
+pub fn compute(spec: &Spec, optimize: bool) -> Result<(Row, serde_json::Value)> {
+    let model = Model::new(spec.act, spec.p, spec.values)?;
     let st = Setting::new(model, spec.n, spec.m)?;
     let first = bounds::first_order_entries(&st);
     let mut entries = match &spec.density {
@@ -236,6 +299,7 @@ pub fn compute(spec: &Spec, values: Values, optimize: bool) -> Result<Row> {
                     value: found.value,
                     witness: Some(found.weights),
                     detail: None,
+                    certificate: None,
                 },
             });
         }
@@ -250,13 +314,8 @@ pub fn compute(spec: &Spec, values: Values, optimize: bool) -> Result<Row> {
     let ratio = best
         .ratio()
         .map_or("inf".to_string(), |r| format!("{r:.12}"));
-    let kap = if spec.m >= 1 {
-        kappa(spec.m, spec.p).to_string()
-    } else {
-        "-".into()
-    };
-    let key = spec.key();
-    let mut cols: Vec<String> = key.split(',').map(String::from).collect();
+    let kap = kappa(spec.m, spec.p).to_string();
+    let mut cols: Vec<String> = spec.key().split(',').map(String::from).collect();
     cols.extend([
         lo.to_string(),
         fmt_decimal(lo.to_f64()),
@@ -269,32 +328,120 @@ pub fn compute(spec: &Spec, values: Values, optimize: bool) -> Result<Row> {
         best.certified().to_string(),
         cross,
     ]);
-    Ok(Row(cols))
+    Ok((Row(cols), evidence(spec, &best)))
 }
 
-/// A store file: existing complete rows, and whether a half-written last line was dropped.
+/// Everything that changes a row's value besides its key: a store written under other
+/// arguments is refused, never silently reused.
+pub fn store_arguments(values: Values, optimize: bool) -> serde_json::Value {
+    serde_json::json!({
+        "store_format": 2,
+        "evidence_format": crate::kernel::evidence::EVIDENCE_FORMAT,
+        "values": values.to_string(),
+        "optimize": optimize,
+        "bias": false,
+        "importance": null,
+        "lp_degree": "max(12, 2p)",
+    })
+}
+
+/// Rows from CSV text (a header line of [`COLUMNS`], then one row a line).
+pub fn parse_rows(text: &str, what: &str) -> Result<Vec<Row>> {
+    let header = COLUMNS.join(",");
+    let mut lines = text.lines();
+    match lines.next() {
+        Some(h) if h == header => {}
+        _ => {
+            return Err(Error::input(format!(
+                "{what}: not a table (its header is not {header:?})"
+            )));
+        }
+    }
+    let mut rows = Vec::new();
+    for (i, line) in lines.enumerate() {
+        let fields = parse_csv_line(line);
+        if fields.len() != COLUMNS.len() {
+            return Err(Error::input(format!(
+                "{what}: line {} has {} fields, not {}",
+                i + 2,
+                fields.len(),
+                COLUMNS.len()
+            )));
+        }
+        rows.push(Row(fields));
+    }
+    Ok(rows)
+}
+
+/// A store file: its first line records the arguments it was computed under, the second is
+/// the CSV header, then complete rows.
 pub struct Store {
     path: std::path::PathBuf,
     pub rows: Vec<Row>,
 }
 
+/// The first line of a store: `# superbound table store ` and the arguments as JSON.
+const STORE_TAG: &str = "# superbound table store ";
+
 impl Store {
-    /// Opens (or creates) a store; a trailing partial line (a run killed mid-write) is cut off.
-    pub fn open(path: &std::path::Path) -> Result<Store> {
+    /// Opens (or creates) a store for `arguments`; a trailing partial line (a run killed
+    /// mid-write) is cut off. A store written under other arguments is refused.
+    pub fn open(path: &std::path::Path, arguments: &serde_json::Value) -> Result<Store> {
         let io = |e| Error::io(path.display().to_string(), e);
-        let header = COLUMNS.join(",");
-        if !path.exists() {
-            std::fs::write(path, format!("{header}\n")).map_err(io)?;
-            return Ok(Store {
+        let head = format!("{STORE_TAG}{arguments}\n{}\n", COLUMNS.join(","));
+        let fresh = || -> Result<Store> {
+            std::fs::write(path, &head).map_err(io)?;
+            Ok(Store {
                 path: path.to_path_buf(),
                 rows: Vec::new(),
-            });
+            })
+        };
+        if !path.exists() {
+            return fresh();
         }
         let text = std::fs::read_to_string(path).map_err(io)?;
+        if text.is_empty() {
+            return fresh();
+        }
         let complete = match text.rfind('\n') {
             Some(i) => &text[..=i],
             None => "",
         };
+        let (first, rest) = complete.split_once('\n').unwrap_or((complete, ""));
+        let Some(stored) = first.strip_prefix(STORE_TAG) else {
+            return Err(Error::input(format!(
+                "{}: not a table store of this version (its first line does not record the \
+                 arguments); use another --out file",
+                path.display()
+            )));
+        };
+        let stored: serde_json::Value = serde_json::from_str(stored).map_err(|_| {
+            Error::input(format!(
+                "{}: the store's argument line is damaged",
+                path.display()
+            ))
+        })?;
+        if stored != *arguments {
+            let differ: Vec<String> = arguments
+                .as_object()
+                .into_iter()
+                .flatten()
+                .filter(|(k, v)| stored.get(k.as_str()) != Some(v))
+                .map(|(k, v)| {
+                    format!(
+                        "{k} = {} there, {v} here",
+                        stored
+                            .get(k.as_str())
+                            .map_or("(absent)".to_string(), |x| x.to_string())
+                    )
+                })
+                .collect();
+            return Err(Error::input(format!(
+                "{}: written under other arguments ({}); refusing to mix rows: use another --out file",
+                path.display(),
+                differ.join("; ")
+            )));
+        }
         if complete.len() != text.len() {
             let f = std::fs::OpenOptions::new()
                 .write(true)
@@ -302,36 +449,7 @@ impl Store {
                 .map_err(io)?;
             f.set_len(complete.len() as u64).map_err(io)?;
         }
-        let mut lines = complete.lines();
-        match lines.next() {
-            None => {
-                std::fs::write(path, format!("{header}\n")).map_err(io)?;
-                return Ok(Store {
-                    path: path.to_path_buf(),
-                    rows: Vec::new(),
-                });
-            }
-            Some(h) if h == header => {}
-            Some(_) => {
-                return Err(Error::input(format!(
-                    "{}: not a table store (its header differs from {header:?})",
-                    path.display()
-                )));
-            }
-        }
-        let mut rows = Vec::new();
-        for (i, line) in lines.enumerate() {
-            let fields = parse_csv_line(line);
-            if fields.len() != COLUMNS.len() {
-                return Err(Error::input(format!(
-                    "{}: line {} has {} fields",
-                    path.display(),
-                    i + 2,
-                    fields.len()
-                )));
-            }
-            rows.push(Row(fields));
-        }
+        let rows = parse_rows(rest, &path.display().to_string())?;
         Ok(Store {
             path: path.to_path_buf(),
             rows,
@@ -362,24 +480,44 @@ pub fn shard(specs: Vec<Spec>, shard: Option<(usize, usize)>) -> Vec<Spec> {
     }
 }
 
+/// How [`run`] works: whether to add the optimiser, where to keep finished rows and their
+/// evidence, and whether to draw a progress bar.
+#[derive(Clone, Debug, Default)]
+pub struct RunOptions<'a> {
+    pub optimize: bool,
+    pub store: Option<&'a std::path::Path>,
+    pub evidence: Option<&'a std::path::Path>,
+    pub progress: bool,
+}
+
 /// Computes the rows of `specs` not already in the store (if any), in parallel; returns all
-/// rows of `specs`, in order.
-pub fn run(
-    specs: &[Spec],
-    values: Values,
-    optimize: bool,
-    store: Option<&std::path::Path>,
-    progress: bool,
-) -> Result<Vec<Row>> {
+/// rows of `specs`, in order. With an evidence directory every row's evidence is written there
+/// (a stored row whose evidence file is missing is computed again).
+pub fn run(specs: &[Spec], opts: &RunOptions) -> Result<Vec<Row>> {
     use indicatif::ParallelProgressIterator;
-    let store = store.map(Store::open).transpose()?;
+    let values: Vec<Values> = specs.iter().map(|s| s.values).collect();
+    if values.windows(2).any(|w| w[0] != w[1]) {
+        return Err(Error::input("a table run has one --values"));
+    }
+    let arguments = store_arguments(
+        values.first().copied().unwrap_or(Values::Uniform),
+        opts.optimize,
+    );
+    let store = opts.store.map(|p| Store::open(p, &arguments)).transpose()?;
+    if let Some(dir) = opts.evidence {
+        std::fs::create_dir_all(dir).map_err(|e| Error::io(dir.display().to_string(), e))?;
+    }
+    let have_evidence = |s: &Spec| {
+        opts.evidence
+            .is_none_or(|d| d.join(s.evidence_name()).exists())
+    };
     let have: std::collections::HashMap<String, Row> = store
         .as_ref()
         .map(|s| s.rows.iter().map(|r| (r.key(), r.clone())).collect())
         .unwrap_or_default();
     let todo: Vec<&Spec> = specs
         .iter()
-        .filter(|s| !have.contains_key(&s.key()))
+        .filter(|s| !have.contains_key(&s.key()) || !have_evidence(s))
         .collect();
     let file = match &store {
         Some(s) => Some(std::sync::Mutex::new(
@@ -390,7 +528,7 @@ pub fn run(
         )),
         None => None,
     };
-    let bar = if progress {
+    let bar = if opts.progress {
         indicatif::ProgressBar::new(todo.len() as u64)
     } else {
         indicatif::ProgressBar::hidden()
@@ -399,8 +537,15 @@ pub fn run(
         .par_iter()
         .progress_with(bar)
         .map(|spec| {
-            let row = compute(spec, values, optimize)?;
-            if let (Some(s), Some(f)) = (&store, &file) {
+            let (row, ev) = compute(spec, opts.optimize)?;
+            if let Some(dir) = opts.evidence {
+                let path = dir.join(spec.evidence_name());
+                std::fs::write(&path, format!("{ev:#}\n"))
+                    .map_err(|e| Error::io(path.display().to_string(), e))?;
+            }
+            if let (Some(s), Some(f)) = (&store, &file)
+                && !have.contains_key(&row.key())
+            {
                 s.append(f, &row)?;
             }
             Ok(row)
@@ -410,10 +555,11 @@ pub fn run(
     for r in computed {
         all.insert(r.key(), r);
     }
-    Ok(specs
+    let rows: Vec<Row> = specs
         .iter()
         .filter_map(|s| all.get(&s.key()).cloned())
-        .collect())
+        .collect();
+    Ok(rows)
 }
 
 /// Renders rows as `md`, `csv`, `latex` or `json` (with the tool version and the arguments).

@@ -1,0 +1,300 @@
+//! Evidence files, re-checked from scratch: a witness (a rational `W`, optional `b` and
+//! importance, with the exact value it claims) and a table row (its lower bound's proof and its
+//! upper bound's witness). The kernel recomputes every number from the model and the file; it
+//! believes nothing the file says about a value.
+//!
+//! A row's lower bound is one of:
+//! - `self`: `L1 >= n (mu_2 - c_p)`, re-evaluated ([`closed_form::self_first_order`]);
+//! - `theorem1`: power only, `L1 >= n mu_2 - c_p min(n, kappa_{m,p})`, re-evaluated;
+//! - `lp-certificate`: the certificate in the file, verified ([`certificate::verify`]).
+//!
+//! All three are proved for `b = 0` and equal importance only (THEORY.md, "Scope of each
+//! bound"), so a row about a biased model or importance weights cannot use them. At a density
+//! `s` the first-order bound is lifted by the single-support factor `s (1-s)^{n-1}`. The upper
+//! bound is the exact loss (or exact `L1` at first order) of the witness, computed here.
+
+use crate::kernel::arith::parse_rational;
+use crate::kernel::certificate::{self, Certificate, model_from_json};
+use crate::kernel::closed_form;
+use crate::kernel::loss::{exact_loss, first_order};
+use crate::kernel::model::{Activation, Model, Setting, Weights, check_sizes};
+use num_bigint::BigInt;
+use num_rational::BigRational;
+use serde_json::{Map, Value};
+
+/// The version tag of evidence files; a change of format changes it.
+pub const EVIDENCE_FORMAT: &str = "superbound-evidence/1";
+
+/// What a verified row establishes.
+#[derive(Clone, Debug, PartialEq)]
+pub struct VerifiedRow {
+    pub setting: Setting,
+    /// `None`: first order (`s -> 0`).
+    pub density: Option<BigRational>,
+    pub bias: bool,
+    pub importance: Option<Vec<BigRational>>,
+    pub lower: BigRational,
+    pub upper: BigRational,
+    /// `upper == lower` or `(upper - lower) / lower <= 1e-9`.
+    pub certified: bool,
+    /// `upper == lower`.
+    pub exact: bool,
+}
+
+type Obj = Map<String, Value>;
+
+fn field<'a>(obj: &'a Obj, key: &str) -> Result<&'a Value, String> {
+    obj.get(key).ok_or_else(|| format!("no {key:?}"))
+}
+
+fn rational(v: &Value, what: &str) -> Result<BigRational, String> {
+    let t = match v {
+        Value::String(s) => s.clone(),
+        Value::Number(x) => x.to_string(),
+        _ => return Err(format!("{what} must be a rational string")),
+    };
+    if t.len() > 100_000 {
+        return Err(format!("{what} is longer than 100000 characters"));
+    }
+    parse_rational(&t).map_err(|e| format!("{what}: {e}"))
+}
+
+fn uint(obj: &Obj, key: &str) -> Result<usize, String> {
+    field(obj, key)?
+        .as_u64()
+        .map(|x| x as usize)
+        .ok_or_else(|| format!("{key:?} must be a nonnegative integer"))
+}
+
+/// `None` for `"0"` (first order), else the density in `(0, 1]`.
+fn density_of(obj: &Obj) -> Result<Option<BigRational>, String> {
+    let s = match obj.get("density") {
+        None => return Ok(None),
+        Some(v) => rational(v, "\"density\"")?,
+    };
+    let zero = BigRational::from_integer(BigInt::from(0));
+    let one = BigRational::from_integer(BigInt::from(1));
+    if s == zero {
+        Ok(None)
+    } else if s > zero && s <= one {
+        Ok(Some(s))
+    } else {
+        Err(format!("density {s} is outside [0, 1]"))
+    }
+}
+
+/// The weights of a witness: `"W"` (`m` rows of `n`), optional `"b"`; the importance is the
+/// question's, given by the caller.
+fn weights_of(obj: &Obj, importance: Option<Vec<BigRational>>) -> Result<Weights, String> {
+    let mut sub = Map::new();
+    sub.insert("W".into(), field(obj, "W")?.clone());
+    if let Some(b) = obj.get("b") {
+        sub.insert("b".into(), b.clone());
+    }
+    let mut w = Weights::from_json(&Value::Object(sub).to_string()).map_err(|e| e.to_string())?;
+    w.importance = importance;
+    Ok(w)
+}
+
+/// The exact value a witness has for the question: `L1(W)` at first order (no bias allowed:
+/// with `sigma(b) != 0` the loss does not vanish as `s -> 0`), else the exact loss at `s`.
+fn witness_value(
+    model: &Model,
+    w: &Weights,
+    density: Option<&BigRational>,
+) -> Result<BigRational, String> {
+    match density {
+        None => {
+            if w.bias.is_some() {
+                return Err("a first-order claim cannot carry a bias".into());
+            }
+            Ok(first_order(model, &w.w.gram(), w.importance.as_deref()))
+        }
+        Some(s) => exact_loss(model, w, s).ok_or_else(|| {
+            "no exact route for this witness's loss (more than 8 coupled features, rectified)"
+                .to_string()
+        }),
+    }
+}
+
+fn importance_of(obj: &Obj, n: usize) -> Result<Option<Vec<BigRational>>, String> {
+    match obj.get("importance") {
+        None | Some(Value::Null) => Ok(None),
+        Some(Value::Array(a)) => {
+            if a.len() != n {
+                return Err(format!("\"importance\" has {} entries; n = {n}", a.len()));
+            }
+            let v = a
+                .iter()
+                .enumerate()
+                .map(|(i, x)| rational(x, &format!("importance[{i}]")))
+                .collect::<Result<Vec<_>, _>>()?;
+            if v.iter()
+                .any(|x| *x < BigRational::from_integer(BigInt::from(0)))
+            {
+                return Err("an importance weight is negative".into());
+            }
+            Ok(Some(v))
+        }
+        Some(_) => Err("\"importance\" must be an array or null".into()),
+    }
+}
+
+fn parse_object(text: &str) -> Result<Obj, String> {
+    if text.len() > 64 << 20 {
+        return Err("evidence file is larger than 64 MiB".into());
+    }
+    let v: Value = serde_json::from_str(text).map_err(|e| format!("not valid JSON: {e}"))?;
+    match v {
+        Value::Object(o) => Ok(o),
+        _ => Err("must be a JSON object".into()),
+    }
+}
+
+/// Checks a witness file `{"activation", "p", "values"?, "W", "b"?, "importance"?,
+/// "density"? (absent or "0": first order), "value": "a/b"}` (the exact `L1` or loss claimed)
+/// or with `"enclosure": ["lo", "hi"]` instead of `"value"` (claims `lo <= L <= hi`).
+/// Returns the exact value.
+pub fn verify_witness(text: &str) -> Result<BigRational, String> {
+    let obj = parse_object(text)?;
+    let model = model_from_json(&obj).map_err(|e| e.to_string())?;
+    let w0 = weights_of(&obj, None)?;
+    let importance = importance_of(&obj, w0.n())?;
+    let w = Weights { importance, ..w0 };
+    let density = density_of(&obj)?;
+    let exact = witness_value(&model, &w, density.as_ref())?;
+    match (obj.get("value"), obj.get("enclosure")) {
+        (Some(v), None) => {
+            let claim = rational(v, "\"value\"")?;
+            if claim != exact {
+                return Err(format!("claims {claim}, but the exact value is {exact}"));
+            }
+        }
+        (None, Some(Value::Array(e))) if e.len() == 2 => {
+            let (lo, hi) = (
+                rational(&e[0], "enclosure[0]")?,
+                rational(&e[1], "enclosure[1]")?,
+            );
+            if !(lo <= exact && exact <= hi) {
+                return Err(format!(
+                    "claims [{lo}, {hi}], but the exact value is {exact}"
+                ));
+            }
+        }
+        _ => return Err("a witness claims either \"value\" or \"enclosure\": [lo, hi]".into()),
+    }
+    Ok(exact)
+}
+
+/// The first-order lower bound a row's `"lower"` object proves, re-derived by the kernel.
+fn lower_first_order(lower: &Obj, st: &Setting) -> Result<BigRational, String> {
+    let name = field(lower, "bound")?.as_str().unwrap_or("");
+    match name {
+        "self" => Ok(closed_form::self_first_order(st)),
+        "theorem1" => {
+            if st.model.act != Activation::Power {
+                return Err("theorem1 is proved for the power activation only".into());
+            }
+            Ok(closed_form::theorem1_first_order(&st.model, st.n, st.m))
+        }
+        "lp-certificate" => {
+            let cert = Certificate::from_json(&field(lower, "certificate")?.to_string())
+                .map_err(|e| format!("certificate: {e}"))?;
+            if cert.setting != *st {
+                return Err("the certificate is for another model or size".into());
+            }
+            certificate::verify(&cert).map_err(|e| format!("certificate refused: {e}"))
+        }
+        other => Err(format!(
+            "unknown lower bound {other:?} (self, theorem1, lp-certificate)"
+        )),
+    }
+}
+
+/// Checks one table row's evidence from scratch (see the module documentation): the lower
+/// bound re-derived and within its scope, the upper bound's witness evaluated exactly, both
+/// equal to the values the row claims, `lower <= upper`, and the `certified` flag.
+pub fn verify_row(text: &str) -> Result<VerifiedRow, String> {
+    let obj = parse_object(text)?;
+    match obj.get("format").and_then(|v| v.as_str()) {
+        Some(EVIDENCE_FORMAT) => {}
+        other => return Err(format!("format {other:?} is not {EVIDENCE_FORMAT:?}")),
+    }
+    let model = model_from_json(&obj).map_err(|e| e.to_string())?;
+    let (n, m) = (uint(&obj, "n")?, uint(&obj, "m")?);
+    check_sizes(n, m).map_err(|e| e.to_string())?;
+    let st = Setting { model, n, m };
+    let bias = match obj.get("bias") {
+        None => false,
+        Some(v) => v.as_bool().ok_or("\"bias\" must be true or false")?,
+    };
+    let importance = importance_of(&obj, n)?;
+    let density = density_of(&obj)?;
+
+    let lower_obj = field(&obj, "lower")?
+        .as_object()
+        .ok_or("\"lower\" must be an object")?;
+    if bias || importance.is_some() {
+        return Err(
+            "no lower bound of the evidence format is proved with a bias or importance weights"
+                .into(),
+        );
+    }
+    let l1 = lower_first_order(lower_obj, &st)?;
+    let lower = match &density {
+        None => l1,
+        Some(s) => closed_form::single_support(s, n) * l1,
+    };
+    let claimed_lower = rational(field(lower_obj, "value")?, "lower value")?;
+    if claimed_lower != lower {
+        return Err(format!(
+            "the lower bound is {lower}, not the claimed {claimed_lower}"
+        ));
+    }
+
+    let upper_obj = field(&obj, "upper")?
+        .as_object()
+        .ok_or("\"upper\" must be an object")?;
+    let w = weights_of(upper_obj, importance.clone())?;
+    if w.n() != n || w.m() != m {
+        return Err(format!(
+            "the witness is {} x {}; the row is about m = {m}, n = {n}",
+            w.m(),
+            w.n()
+        ));
+    }
+    if w.bias.is_some() && !bias {
+        return Err("the witness has a bias but the row's question has b = 0".into());
+    }
+    let upper = witness_value(&model, &w, density.as_ref())?;
+    let claimed_upper = rational(field(upper_obj, "value")?, "upper value")?;
+    if claimed_upper != upper {
+        return Err(format!(
+            "the witness's exact value is {upper}, not the claimed {claimed_upper}"
+        ));
+    }
+    if lower > upper {
+        return Err(format!(
+            "refutation: lower bound {lower} exceeds upper bound {upper}"
+        ));
+    }
+    let exact = lower == upper;
+    let zero = BigRational::from_integer(BigInt::from(0));
+    let tol = BigRational::new(BigInt::from(1), BigInt::from(1_000_000_000));
+    let certified = exact || (lower > zero && (&upper - &lower) / &lower <= tol);
+    if let Some(c) = obj.get("certified") {
+        if c.as_bool() != Some(certified) {
+            return Err(format!("claims certified = {c}, but it is {certified}"));
+        }
+    }
+    Ok(VerifiedRow {
+        setting: st,
+        density,
+        bias,
+        importance,
+        lower,
+        upper,
+        certified,
+        exact,
+    })
+}
