@@ -82,7 +82,7 @@ pub fn evaluate(
                 .collect::<Vec<_>>()
         };
         let (b, imp) = (bias.map(to_f), importance.map(to_f));
-        Some(crate::search::montecarlo::estimate_loss(
+        let est = crate::search::montecarlo::estimate_loss(
             model,
             &g,
             b.as_deref(),
@@ -90,7 +90,14 @@ pub fn evaluate(
             s.to_f64(),
             mc.samples,
             mc.seed,
-        ))
+        );
+        if !est.mean.is_finite() || !est.std_error.is_finite() {
+            return Err(Error::too_large(
+                "the Monte Carlo estimate overflows f64 (weights, bias or importance too large \
+                 for floating point); no estimate is given",
+            ));
+        }
+        Some(est)
     } else {
         None
     };

@@ -713,3 +713,183 @@ fn optimize_objective_is_first_order_or_loss() {
     );
     assert!(v["value"].as_str().unwrap().contains('/'));
 }
+
+// ---- robustness (fuzz campaign findings); every run has a time limit -------------------------
+
+fn timed() -> Command {
+    let mut c = bin();
+    c.timeout(std::time::Duration::from_secs(30));
+    c
+}
+
+#[test]
+fn optimizer_restarts_are_bounded_and_report_why_they_stopped() {
+    for args in [
+        ["--p", "1", "--n", "7", "--m", "4"],
+        ["--p", "3", "--n", "4", "--m", "5"],
+    ] {
+        let start = std::time::Instant::now();
+        let out = timed()
+            .args(["optimize", "--act", "power", "--first-order", "--json"])
+            .args(args)
+            .output()
+            .unwrap();
+        assert!(out.status.success(), "{args:?}: {out:?}");
+        assert!(
+            start.elapsed().as_secs() < 20,
+            "{args:?} took {:?}",
+            start.elapsed()
+        );
+        let v: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+        let stopped = v["stopped"].as_object().expect("stopped summary");
+        let total: u64 = stopped.values().map(|n| n.as_u64().unwrap()).sum();
+        assert!(total >= 16, "{stopped:?}");
+    }
+    timed()
+        .args([
+            "optimize", "--act", "power", "--p", "1", "--n", "7", "--m", "4",
+        ])
+        .arg("--first-order")
+        .assert()
+        .success()
+        .stdout(predicate::str::contains("restarts stopped: "));
+}
+
+#[test]
+fn optimizer_and_table_refuse_unbounded_work_up_front() {
+    let base = [
+        "optimize", "--act", "power", "--p", "2", "--n", "5", "--m", "2",
+    ];
+    timed()
+        .args(base)
+        .args(["--first-order", "--restarts", "10000"])
+        .assert()
+        .code(1)
+        .stderr(predicate::str::contains(
+            "--restarts 10000 is above the limit 1000",
+        ));
+    timed()
+        .args(base)
+        .args(["--first-order", "--restarts", "0"])
+        .assert()
+        .code(1)
+        .stderr(predicate::str::contains("--restarts must be at least 1"));
+    timed()
+        .args([
+            "table",
+            "--p",
+            "16",
+            "--n",
+            "64",
+            "--m",
+            "64",
+            "--density",
+            "0",
+        ])
+        .assert()
+        .code(1)
+        .stderr(predicate::str::contains("lower --n or --p"));
+}
+
+#[test]
+fn rect_oracle_on_beta_values_is_fast_and_unchanged() {
+    let f = weights_file(r#"{"W": [["1/2", "1/3"]]}"#);
+    // beta:16,16: the value of the old code (which took 1.4 s); beta:32,32 never returned.
+    for (values, loss) in [("beta:16,16", "787/5346"), ("beta:32,32", "203/1404")] {
+        let start = std::time::Instant::now();
+        timed()
+            .args(["loss", "--act", "rect", "--p", "1", "--density", "1/2"])
+            .args(["--values", values, "--weights"])
+            .arg(&f.0)
+            .assert()
+            .success()
+            .stdout(predicate::str::contains(format!("loss L(W; s) = {loss}")));
+        assert!(
+            start.elapsed().as_secs() < 10,
+            "{values}: {:?}",
+            start.elapsed()
+        );
+    }
+}
+
+#[test]
+fn huge_exact_values_get_a_decimal_from_the_exact_value() {
+    let f = weights_file(r#"{"W": [["1e4096"]]}"#);
+    timed()
+        .args([
+            "loss",
+            "--act",
+            "power",
+            "--p",
+            "1",
+            "--density",
+            "1/2",
+            "--weights",
+        ])
+        .arg(&f.0)
+        .assert()
+        .success()
+        .stdout(predicate::str::contains("≈ 1.66666666667e16383"))
+        .stdout(predicate::str::contains("inf").not())
+        .stdout(predicate::str::contains("NaN").not());
+    // Rect beyond the exact route with overflowing weights: no estimate, an error.
+    let big = format!(r#"{{"W": [[{}]]}}"#, vec!["\"1e200\""; 9].join(","));
+    let f = weights_file(&big);
+    timed()
+        .args([
+            "loss",
+            "--act",
+            "rect",
+            "--p",
+            "1",
+            "--density",
+            "1/2",
+            "--weights",
+        ])
+        .arg(&f.0)
+        .assert()
+        .code(1)
+        .stderr(predicate::str::contains("overflows f64"));
+}
+
+#[test]
+fn json_files_refuse_duplicate_keys_and_accept_a_bom() {
+    let dup = weights_file(r#"{"W": [["1"]], "W": [["2"]]}"#);
+    timed()
+        .args([
+            "loss",
+            "--act",
+            "power",
+            "--p",
+            "1",
+            "--density",
+            "1/2",
+            "--weights",
+        ])
+        .arg(&dup.0)
+        .assert()
+        .code(1)
+        .stderr(predicate::str::contains("the key \"W\" twice"));
+    let bom = weights_file("\u{feff}{\"W\": [[\"1/2\"]]}");
+    timed()
+        .args([
+            "loss",
+            "--act",
+            "power",
+            "--p",
+            "1",
+            "--density",
+            "1/2",
+            "--weights",
+        ])
+        .arg(&bom.0)
+        .assert()
+        .success();
+    let cert = weights_file(r#"{"a": 1, "a": 2}"#);
+    timed()
+        .arg("check")
+        .arg(&cert.0)
+        .assert()
+        .code(1)
+        .stderr(predicate::str::contains("twice"));
+}

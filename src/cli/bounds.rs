@@ -85,7 +85,7 @@ pub fn bounds_command(args: &BoundsArgs) -> Result<String> {
             format!("(exact: {} digits, see --json)", t.len())
         }
     };
-    let short_text = |x: &BigRational| format!("{}  (≈ {})", short(x), fmt_decimal(x.to_f64()));
+    let short_text = |x: &BigRational| format!("{}  (≈ {})", short(x), fmt_decimal_exact(x));
     let table = |entries: &[Entry]| -> String {
         let mut t = String::new();
         for e in entries {
@@ -94,7 +94,7 @@ pub fn bounds_command(args: &BoundsArgs) -> Result<String> {
                 "  {:5}  {:34}  {:>20}  {}\n",
                 e.side.name(),
                 name,
-                fmt_decimal(e.value.value.to_f64()),
+                fmt_decimal_exact(&e.value.value),
                 short(&e.value.value)
             );
         }
@@ -135,15 +135,15 @@ pub fn bounds_command(args: &BoundsArgs) -> Result<String> {
             out += &format!(
                 "\ncrossover (Theorem 3): {} has L1 = {} < {} (every orthogonal W);\n",
                 c.by,
-                fmt_decimal(c.construction.to_f64()),
-                fmt_decimal(c.orthogonal.to_f64())
+                fmt_decimal_exact(&c.construction),
+                fmt_decimal_exact(&c.orthogonal)
             );
             out += &match &c.bracket {
                 Some((lo, hi)) => format!(
                     "  it beats every orthogonal W for densities below s* in ({}, {}]  (s* ≈ {})\n",
                     fmt_exact(lo),
                     fmt_exact(hi),
-                    fmt_decimal(lo.to_f64())
+                    fmt_decimal_exact(lo)
                 ),
                 None => "  and beats every orthogonal W at all densities in (0, 1]\n".into(),
             };

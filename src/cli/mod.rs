@@ -3,7 +3,7 @@
 
 use crate::bounds::{Best, Entry, Setting};
 use crate::evaluate::{self, MonteCarlo};
-use crate::kernel::arith::{Scalar, fmt_decimal, fmt_exact};
+use crate::kernel::arith::{Scalar, fmt_decimal, fmt_decimal_exact, fmt_exact};
 use crate::kernel::error::{Error, Result};
 use crate::kernel::model::{Activation, Density, Model, Values, Weights};
 use clap::{Args, Parser, Subcommand};
@@ -141,7 +141,7 @@ pub fn exact_json(q: &BigRational) -> serde_json::Value {
 
 /// `a/b  (≈ decimal)` for plain output.
 pub fn exact_text(q: &BigRational) -> String {
-    format!("{}  (≈ {})", fmt_exact(q), fmt_decimal(q.to_f64()))
+    format!("{}  (≈ {})", fmt_exact(q), fmt_decimal_exact(q))
 }
 
 fn read_file(path: &PathBuf) -> Result<String> {

@@ -49,10 +49,24 @@ pub fn optimize_command(args: &OptimizeArgs) -> Result<String> {
         (None, true) => Objective::FirstOrder,
         _ => return Err(Error::input("give --first-order or --density R")),
     };
+    if args.restarts == 0 {
+        return Err(Error::input("--restarts must be at least 1"));
+    }
     if args.restarts > MAX_RESTARTS {
         return Err(Error::too_large(format!(
             "--restarts {} is above the limit {MAX_RESTARTS}",
             args.restarts
+        )));
+    }
+    let work = args.restarts as u128 * (st.n * st.m) as u128 * (model.p as u128).pow(2);
+    if work > MAX_RESTART_WORK {
+        return Err(Error::too_large(format!(
+            "--restarts {} x n {} x m {} x p^2 {} = {work} is above the work limit \
+             {MAX_RESTART_WORK}: use fewer --restarts",
+            args.restarts,
+            st.n,
+            st.m,
+            model.p.pow(2)
         )));
     }
     if st.n * st.m > 4096 {
@@ -115,6 +129,12 @@ pub fn optimize_command(args: &OptimizeArgs) -> Result<String> {
             json!(format!("{:?}", args.method).to_lowercase()),
         );
         obj.insert("start".into(), json!(found.start));
+        let stopped: serde_json::Map<String, serde_json::Value> = found
+            .stopped
+            .iter()
+            .map(|(k, n)| (k.name().to_string(), json!(n)))
+            .collect();
+        obj.insert("stopped".into(), serde_json::Value::Object(stopped));
         obj.insert("norms".into(), json!(norms));
         obj.insert("dimensionality".into(), json!(dims));
         obj.insert("represented".into(), json!(represented));
@@ -143,8 +163,14 @@ pub fn optimize_command(args: &OptimizeArgs) -> Result<String> {
         } else {
             format!("({} digits, see --json)", fmt_exact(&found.value).len())
         },
-        fmt_decimal(found.value.to_f64())
+        fmt_decimal_exact(&found.value)
     );
+    let stopped: Vec<String> = found
+        .stopped
+        .iter()
+        .map(|(k, n)| format!("{} {n}", k.name()))
+        .collect();
+    out += &format!("restarts stopped: {}\n", stopped.join(", "));
     out += &format!(
         "represented features (norm > {REPRESENTED_NORM}): {represented} of {}\n",
         st.n
@@ -163,4 +189,7 @@ pub fn optimize_command(args: &OptimizeArgs) -> Result<String> {
 }
 
 /// Largest number of restarts accepted.
-const MAX_RESTARTS: usize = 10_000;
+const MAX_RESTARTS: usize = 1000;
+/// Largest `restarts * n * m * p^2` accepted (each restart is bounded besides by
+/// [`crate::search::optimise::Budget`]: iterations, evaluations and 2 s of wall clock).
+const MAX_RESTART_WORK: u128 = 4_000_000;

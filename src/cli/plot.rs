@@ -68,7 +68,7 @@ pub fn plot_command(args: &PlotArgs) -> Result<String> {
                 model.act,
                 model.p,
                 st.n,
-                fmt_decimal(found.value.to_f64())
+                fmt_decimal_exact(&found.value)
             );
             crate::report::plot::draw_arrows(&title, &w, &args.out)?;
         }

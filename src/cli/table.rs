@@ -87,6 +87,7 @@ pub fn table_command(args: &TableArgs) -> Result<String> {
             specs.len()
         )));
     }
+    check_table_work(&specs, args.optimize)?;
     let rows = run(
         &specs,
         &RunOptions {
@@ -110,4 +111,38 @@ pub fn table_command(args: &TableArgs) -> Result<String> {
         "values": args.values, "optimize": args.optimize, "shard": args.shard,
     });
     render(&rows, &args.format, &arguments)
+}
+
+/// Largest estimated cost `n^2 p^2` of one row (measured: about 1e-4 s per unit on one core, so
+/// `p = 16, n = 16` takes some 8 s).
+const MAX_ROW_COST: u64 = 131_072;
+/// Largest estimated cost of a whole table (sum over rows; `--optimize` counts four times).
+const MAX_TABLE_COST: u64 = 4_000_000;
+
+/// Refuses up front a table whose rows would take too long, naming the options to change.
+fn check_table_work(specs: &[crate::report::table::Spec], optimize: bool) -> Result<()> {
+    let factor = if optimize { 4 } else { 1 };
+    let mut total: u64 = 0;
+    for s in specs {
+        let cost = (s.n as u64).pow(2) * (s.p as u64).pow(2) * factor;
+        if cost > MAX_ROW_COST {
+            return Err(Error::too_large(format!(
+                "the row p = {}, n = {}, m = {} has estimated cost n^2 p^2{} = {cost}, above the \
+                 per-row limit {MAX_ROW_COST}: lower --n or --p",
+                s.p,
+                s.n,
+                s.m,
+                if optimize { " x 4 (--optimize)" } else { "" }
+            )));
+        }
+        total += cost;
+    }
+    if total > MAX_TABLE_COST {
+        return Err(Error::too_large(format!(
+            "{} rows with estimated total cost {total} (sum of n^2 p^2 per row) above the limit \
+             {MAX_TABLE_COST}: use fewer values of --n, --p, --m or --density, or --shard",
+            specs.len()
+        )));
+    }
+    Ok(())
 }

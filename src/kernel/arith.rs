@@ -548,6 +548,72 @@ pub fn fmt_decimal(x: f64) -> String {
     }
 }
 
+/// A short decimal of an exact value for reports, computed from the rational itself (so it is
+/// right for magnitudes far outside `f64`): 12 significant digits, rounded half away from zero;
+/// fixed notation for `1e-4 <= |q| < 1e9` (trailing zeros trimmed), else `d.ddddddddddde<exp>`,
+/// e.g. `1e4096` gives `"1.00000000000e4096"`. Agrees with [`fmt_decimal`] of the nearest `f64`
+/// wherever that is finite and normal (up to the last digit on ties).
+pub fn fmt_decimal_exact(q: &BigRational) -> String {
+    use num_traits::Signed;
+    if num_traits::Zero::is_zero(q) {
+        return "0".into();
+    }
+    const DIGITS: i64 = 12;
+    let negative = q.is_negative();
+    let a = q.abs();
+    let (num, den) = (a.numer(), a.denom());
+    let ten = BigInt::from(10);
+    // Estimate e = floor(log10 |q|) from the bit lengths (off by at most one), then correct.
+    let log2 = num.bits() as f64 - den.bits() as f64;
+    let mut e = (log2 * std::f64::consts::LOG10_2).floor() as i64;
+    // N = round(|q| 10^{DIGITS-1-e}), with 10^{DIGITS-1} <= N < 10^DIGITS after correction.
+    let scaled = |e: i64| -> BigInt {
+        let k = DIGITS - 1 - e;
+        let (n, d) = if k >= 0 {
+            (num * num_traits::pow(ten.clone(), k as usize), den.clone())
+        } else {
+            (
+                num.clone(),
+                den * num_traits::pow(ten.clone(), (-k) as usize),
+            )
+        };
+        // round half away from zero (both positive)
+        (n * 2u32 + &d) / (d * 2u32)
+    };
+    let lo = num_traits::pow(ten.clone(), (DIGITS - 1) as usize);
+    let hi = &lo * &ten;
+    let mut n = scaled(e);
+    for _ in 0..4 {
+        if n >= hi {
+            e += 1;
+        } else if n < lo {
+            e -= 1;
+        } else {
+            break;
+        }
+        n = scaled(e);
+    }
+    if n >= hi {
+        // rounding carried into a new digit (e.g. 9.999999999999 -> 10.0000000000)
+        n = lo.clone();
+        e += 1;
+    }
+    let digits = n.to_string();
+    let sign = if negative { "-" } else { "" };
+    if (-4..9).contains(&e) {
+        let s = if e >= 0 {
+            let (int, frac) = digits.split_at(e as usize + 1);
+            format!("{int}.{frac}")
+        } else {
+            format!("0.{}{digits}", "0".repeat((-e - 1) as usize))
+        };
+        let s = s.trim_end_matches('0').trim_end_matches('.');
+        format!("{sign}{s}")
+    } else {
+        format!("{sign}{}.{}e{e}", &digits[..1], &digits[1..])
+    }
+}
+
 /// `q` rounded to the nearest multiple of `1/den` (ties away from zero).
 pub fn round_to_denominator(q: &BigRational, den: &BigInt) -> BigRational {
     let scaled = q * BigRational::from_integer(den.clone());
@@ -595,6 +661,26 @@ mod tests {
         let sq = one_minus.mul(&one_minus);
         assert_eq!(sq.0, vec![1.into(), (-2).into(), 1.into()]);
         assert_eq!(sq.degree(), Some(2));
+    }
+
+    #[test]
+    fn exact_decimals() {
+        let big = parse_rational("1e4096").unwrap();
+        assert_eq!(fmt_decimal_exact(&big), "1.00000000000e4096");
+        assert_eq!(fmt_decimal_exact(&-big.recip()), "-1.00000000000e-4096");
+        assert_eq!(fmt_decimal_exact(&q(1, 3)), "0.333333333333");
+        assert_eq!(fmt_decimal_exact(&q(2, 3)), "0.666666666667");
+        assert_eq!(fmt_decimal_exact(&q(-7, 2)), "-3.5");
+        assert_eq!(fmt_decimal_exact(&q(0, 1)), "0");
+        assert_eq!(fmt_decimal_exact(&q(1, 100000)), "1.00000000000e-5");
+        assert_eq!(
+            fmt_decimal_exact(&q(999_999_999_999_9, 10)),
+            "1.00000000000e12"
+        );
+        for x in [0.1, 123.456, 1e-3, 98765.4321, 1e20, 3e-7, 0.25] {
+            let r = x.to_rational().unwrap();
+            assert_eq!(fmt_decimal_exact(&r), fmt_decimal(x), "{x}");
+        }
     }
 
     #[test]

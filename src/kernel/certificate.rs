@@ -90,8 +90,7 @@ impl Certificate {
         if text.len() > 1 << 20 {
             return Err(Error::too_large("certificate file is larger than 1 MiB"));
         }
-        let v: serde_json::Value = serde_json::from_str(text)
-            .map_err(|e| Error::input(format!("certificate is not valid JSON: {e}")))?;
+        let v = crate::kernel::model::parse_json_strict(text, "certificate")?;
         let obj = v
             .as_object()
             .ok_or_else(|| Error::input("certificate must be a JSON object"))?;

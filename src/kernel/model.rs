@@ -317,8 +317,7 @@ impl Weights {
     /// Reads `{"W": [[n entries] x m rows], "b": [n]?, "importance": [n]?}`; entries are JSON
     /// numbers (read exactly as decimals) or rational strings such as `"-3/7"`.
     pub fn from_json(text: &str) -> Result<Self> {
-        let v: serde_json::Value = serde_json::from_str(text)
-            .map_err(|e| Error::input(format!("weights file is not valid JSON: {e}")))?;
+        let v = parse_json_strict(text, "weights file")?;
         let obj = v
             .as_object()
             .ok_or_else(|| Error::input("weights file must be a JSON object with a \"W\" key"))?;
@@ -425,6 +424,63 @@ impl Weights {
     }
 }
 
+/// Parses a JSON file's text strictly: a leading UTF-8 byte-order mark is accepted (and
+/// skipped), and an object with the same key twice is refused naming the key (serde_json alone
+/// silently keeps the last). `what` names the file kind in messages.
+pub fn parse_json_strict(text: &str, what: &str) -> Result<serde_json::Value> {
+    let text = text.strip_prefix('\u{feff}').unwrap_or(text);
+    let v: serde_json::Value = serde_json::from_str(text)
+        .map_err(|e| Error::input(format!("{what} is not valid JSON: {e}")))?;
+    if let Some(key) = duplicate_key(text) {
+        return Err(Error::input(format!(
+            "{what} has the key {key:?} twice in one object"
+        )));
+    }
+    Ok(v)
+}
+
+/// The first key repeated within one object of a valid JSON text, if any.
+fn duplicate_key(text: &str) -> Option<String> {
+    // (is an object, keys seen, a key comes next)
+    let mut stack: Vec<(bool, std::collections::HashSet<String>, bool)> = Vec::new();
+    let bytes = text.as_bytes();
+    let mut i = 0;
+    while i < bytes.len() {
+        match bytes[i] {
+            b'"' => {
+                let start = i;
+                i += 1;
+                while i < bytes.len() && bytes[i] != b'"' {
+                    i += if bytes[i] == b'\\' { 2 } else { 1 };
+                }
+                if let Some((true, keys, expect_key)) = stack.last_mut()
+                    && *expect_key
+                {
+                    *expect_key = false;
+                    let raw = text.get(start..=i.min(bytes.len() - 1))?;
+                    let key: String = serde_json::from_str(raw).ok()?;
+                    if !keys.insert(key.clone()) {
+                        return Some(key);
+                    }
+                }
+            }
+            b'{' => stack.push((true, Default::default(), true)),
+            b'[' => stack.push((false, Default::default(), false)),
+            b'}' | b']' => {
+                stack.pop();
+            }
+            b',' => {
+                if let Some((true, _, expect_key)) = stack.last_mut() {
+                    *expect_key = true;
+                }
+            }
+            _ => {}
+        }
+        i += 1;
+    }
+    None
+}
+
 /// One entry of a weights file: a JSON number (read exactly as a decimal) or a rational string.
 fn json_rational(v: &serde_json::Value) -> std::result::Result<BigRational, String> {
     match v {
@@ -472,9 +528,23 @@ mod tests {
             "{\"W\": [[1]], \"b\": [1, 2]}",
             "{\"W\": [[1]], \"x\": 3}",
             "{\"W\": [[1]]",
+            "{\"W\": [[1]], \"W\": [[2]]}",
+            "{\"W\": [[1]], \"b\": [0], \"b\": [1]}",
         ] {
             assert!(Weights::from_json(bad).is_err(), "{bad} was accepted");
         }
+        let err = Weights::from_json("{\"W\": [[1]], \"W\": [[2]]}").unwrap_err();
+        assert!(err.to_string().contains("\"W\" twice"), "{err}");
+        // A byte-order mark is accepted; keys repeated in different objects are fine.
+        assert!(Weights::from_json("\u{feff}{\"W\": [[1]]}").is_ok());
+        assert_eq!(
+            duplicate_key("[{\"a\": 1}, {\"a\": {\"a\": \"a\\\"\"}}]"),
+            None
+        );
+        assert_eq!(
+            duplicate_key("{\"a\\u0062\": 1, \"ab\": 2}"),
+            Some("ab".into())
+        );
         let w = Weights::from_json("{\"W\": [[0.1, \"-3/7\"]]}").unwrap();
         assert_eq!(w.w.data[0], BigRational::new(1.into(), 10.into()));
         assert_eq!(Weights::from_json(&w.to_json().to_string()).unwrap(), w);

@@ -22,9 +22,9 @@
 //! again terms of the same shape in the remaining variables; with `a = 0` the variable
 //! integrates to its moment, and a point mass at 1 substitutes `u = 1`. Everything is exact.
 
-use crate::kernel::arith::{Poly, Scalar, binomial, factorial};
+use crate::kernel::arith::{Poly, Ring, Scalar, binomial};
 use crate::kernel::error::{Error, Result};
-use crate::kernel::model::{Activation, Mat, Model};
+use crate::kernel::model::{Activation, Mat, Model, Values};
 use num_bigint::BigInt;
 use num_rational::BigRational;
 
@@ -33,10 +33,11 @@ pub const ORACLE_MAX_N: usize = 8;
 
 /// Terms `coef * rho_q(c + sum_k a_k u_k)` over the not-yet-integrated `u_k`, like terms merged.
 /// The monomial of the remaining variables is the same for every term (integrating `u_k` only
-/// removes `u_k`), so a term is its `(q, c)`; there are at most `2^k` shifts `c` per `q`.
+/// removes `u_k`), so a term is its `(q, c)`; the terms are grouped by the shift `c` (at most
+/// `2^k` of them), each with a dense vector of coefficients indexed by `q`.
 struct Terms<F> {
-    terms: Vec<(u32, F, F)>,
-    index: std::collections::HashMap<(u32, MergeKey), usize>,
+    shifts: Vec<(F, Vec<F>)>,
+    index: std::collections::HashMap<MergeKey, usize>,
 }
 
 /// What identifies a shift `c` for merging: its exact value, or an `f64`'s bits (cheap).
@@ -58,39 +59,112 @@ fn merge_key<F: Scalar>(c: &F) -> Option<MergeKey> {
 impl<F: Scalar> Terms<F> {
     fn new() -> Self {
         Terms {
-            terms: Vec::new(),
+            shifts: Vec::new(),
             index: std::collections::HashMap::new(),
         }
     }
-    fn push(&mut self, q: u32, c: F, coef: F) {
+    /// The coefficient vector of shift `c` (created empty); exact types merge exactly, a
+    /// non-finite `f64` shift keeps an entry of its own.
+    fn at(&mut self, c: &F) -> &mut Vec<F> {
+        let k = match merge_key(c) {
+            Some(key) => match self.index.entry(key) {
+                std::collections::hash_map::Entry::Occupied(e) => *e.get(),
+                std::collections::hash_map::Entry::Vacant(e) => {
+                    e.insert(self.shifts.len());
+                    self.shifts.push((c.clone(), Vec::new()));
+                    self.shifts.len() - 1
+                }
+            },
+            None => {
+                self.shifts.push((c.clone(), Vec::new()));
+                self.shifts.len() - 1
+            }
+        };
+        &mut self.shifts[k].1
+    }
+    fn add(&mut self, q: u32, c: &F, coef: &F) {
         if coef.is_zero() {
             return;
         }
-        // Exact types merge exactly; a non-finite f64 shift keeps a term of its own.
-        match merge_key(&c) {
-            Some(key) => match self.index.entry((q, key)) {
-                std::collections::hash_map::Entry::Occupied(e) => {
-                    let t = &mut self.terms[*e.get()];
-                    t.2 = t.2.add(&coef);
-                }
-                std::collections::hash_map::Entry::Vacant(e) => {
-                    e.insert(self.terms.len());
-                    self.terms.push((q, c, coef));
-                }
-            },
-            None => self.terms.push((q, c, coef)),
+        let v = self.at(c);
+        if v.len() <= q as usize {
+            v.resize(q as usize + 1, F::zero());
         }
+        v[q as usize] = v[q as usize].add(coef);
+    }
+}
+
+/// One variable's weight `P(u) = u^e D(u)` (density `D`), as what integrating it against
+/// `rho_q(c + a u)` needs: `int_0^1 P`, and the derivatives `P^{(j)}(1)`, `P^{(j)}(0)` for
+/// `j = 0..=deg P`.
+struct Weight<F> {
+    integral: F,
+    at_one: Vec<F>,
+    at_zero: Vec<F>,
+}
+
+fn weight<F: Scalar>(values: &Values, e: u32) -> Option<Weight<F>> {
+    type Cache = std::collections::HashMap<(Values, u32), Option<Weight<BigRational>>>;
+    thread_local! {
+        static CACHE: std::cell::RefCell<Cache> = Default::default();
+    }
+    CACHE.with(|cache| {
+        let mut cache = cache.borrow_mut();
+        let w = cache
+            .entry((*values, e))
+            .or_insert_with(|| values.density_polynomial().map(|d| exact_weight(&d, e)));
+        w.as_ref().map(|w| Weight {
+            integral: F::from_rational(&w.integral),
+            at_one: w.at_one.iter().map(F::from_rational).collect(),
+            at_zero: w.at_zero.iter().map(F::from_rational).collect(),
+        })
+    })
+}
+
+fn exact_weight(density: &[BigRational], e: u32) -> Weight<BigRational> {
+    // P = u^e D: coefficient of u^t is density[t - e].
+    let mut coeffs = vec![BigRational::zero(); e as usize];
+    coeffs.extend(density.iter().cloned());
+    let deg = coeffs.len() - 1;
+    let integral = coeffs
+        .iter()
+        .enumerate()
+        .map(|(t, c)| c / BigRational::from_integer(BigInt::from(t + 1)))
+        .fold(BigRational::zero(), |acc, x| acc + x);
+    let mut at_one = Vec::with_capacity(deg + 1);
+    let mut at_zero = Vec::with_capacity(deg + 1);
+    // `deriv` holds P^{(j)} as monomial coefficients.
+    let mut deriv = coeffs;
+    for _ in 0..=deg {
+        at_one.push(deriv.iter().fold(BigRational::zero(), |acc, c| acc + c));
+        at_zero.push(deriv[0].clone());
+        deriv = deriv
+            .iter()
+            .enumerate()
+            .skip(1)
+            .map(|(t, c)| c * BigRational::from_integer(BigInt::from(t)))
+            .collect();
+        if deriv.is_empty() {
+            deriv.push(BigRational::zero());
+        }
+    }
+    Weight {
+        integral,
+        at_one,
+        at_zero,
     }
 }
 
 /// `E[prod_k U_k^{mono[k]} rho_q(c + sum_k a_k U_k)]` for independent `U_k ~ D`, exactly.
+///
+/// Each variable is integrated against its whole weight `P(u) = u^e D(u)` at once (repeated
+/// integration by parts against the polynomial `P`, not monomial by monomial), so one term
+/// `rho_q(c + a u)` gives `deg P + 1` terms at each of the two shifts `c + a` and `c`, and like
+/// terms are merged: `int_0^1 P(u) rho_q(c + a u) du =
+/// sum_j (-1)^j q!/((q+j+1)! a^{j+1}) (P^{(j)}(1) rho_{q+j+1}(c + a) - P^{(j)}(0) rho_{q+j+1}(c))`.
 pub fn expect_ramp<F: Scalar>(model: &Model, a: &[F], c: &F, q: u32, mono: &[u32]) -> F {
-    let density: Option<Vec<F>> = model
-        .values
-        .density_polynomial()
-        .map(|d| d.iter().map(F::from_rational).collect());
     let mut terms = Terms::new();
-    terms.push(q, c.clone(), F::one());
+    terms.add(q, c, &F::one());
     // Integration by parts divides by powers of `a_k`: in floating point a coupling far smaller
     // than the others cancels catastrophically, so inexact types treat it as zero (an error of
     // the order of the coupling itself). Exact types are untouched.
@@ -103,61 +177,85 @@ pub fn expect_ramp<F: Scalar>(model: &Model, a: &[F], c: &F, q: u32, mono: &[u32
             &a[k]
         };
         let mut next = Terms::new();
-        for (q, c, coef) in terms.terms {
-            let Some(dens) = &density else {
-                // Point mass at 1: u = 1.
-                next.push(q, c.add(ak), coef);
-                continue;
-            };
+        let Some(w) = weight::<F>(&model.values, mono[k]) else {
+            // Point mass at 1: u = 1.
+            for (c, coeffs) in terms.shifts {
+                let shifted = c.add(ak);
+                for (q, coef) in coeffs.iter().enumerate() {
+                    next.add(q as u32, &shifted, coef);
+                }
+            }
+            terms = next;
+            continue;
+        };
+        if ak.is_zero() {
+            for (c, coeffs) in terms.shifts {
+                for (q, coef) in coeffs.iter().enumerate() {
+                    next.add(q as u32, &c, &coef.mul(&w.integral));
+                }
+            }
+            terms = next;
+            continue;
+        }
+        let deg = w.at_one.len() - 1;
+        // g_j = (-1)^j / a^{j+1}
+        let inv_a = F::one().div(ak);
+        let mut g = Vec::with_capacity(deg + 1);
+        let mut cur = inv_a.clone();
+        for j in 0..=deg {
+            g.push(if j % 2 == 0 {
+                cur.clone()
+            } else {
+                zero.sub(&cur)
+            });
+            cur = cur.mul(&inv_a);
+        }
+        // Per exponent q, the factors of rho_{q+j+1} at the shifts c + a and c:
+        // q!/(q+j+1)! g_j P^{(j)}(1) and -q!/(q+j+1)! g_j P^{(j)}(0) (shared by all shifts).
+        type Factors<F> = Vec<(F, F)>;
+        let mut factors: std::collections::HashMap<usize, Factors<F>> =
+            std::collections::HashMap::new();
+        for (c, coeffs) in terms.shifts {
             let shifted = c.add(ak);
-            for (t, dt) in dens.iter().enumerate() {
-                if dt.is_zero() {
+            for (q, coef) in coeffs.iter().enumerate() {
+                if coef.is_zero() {
                     continue;
                 }
-                let e = mono[k] + t as u32;
-                let coef = coef.mul(dt);
-                if ak.is_zero() {
-                    next.push(q, c.clone(), coef.div(&F::from_i64(e as i64 + 1)));
-                    continue;
+                let f = factors.entry(q).or_insert_with(|| {
+                    let mut ratio = F::one();
+                    (0..=deg)
+                        .map(|j| {
+                            ratio = ratio.div(&F::from_i64((q + j + 1) as i64));
+                            let base = ratio.mul(&g[j]);
+                            (base.mul(&w.at_one[j]), zero.sub(&base.mul(&w.at_zero[j])))
+                        })
+                        .collect()
+                });
+                for (j, (one, _)) in f.iter().enumerate() {
+                    if !one.is_zero() {
+                        next.add((q + j + 1) as u32, &shifted, &coef.mul(one));
+                    }
                 }
-                let qf = F::from_bigint(&factorial(q));
-                let ef = factorial(e);
-                let a_pows = ak.powers(e as usize + 1);
-                for j in 0..=e {
-                    let falling = F::from_bigint(&(&ef / factorial(e - j)));
-                    let sign = if j % 2 == 0 {
-                        F::one()
-                    } else {
-                        F::from_i64(-1)
-                    };
-                    let den = F::from_bigint(&factorial(q + j + 1)).mul(&a_pows[j as usize + 1]);
-                    next.push(
-                        q + j + 1,
-                        shifted.clone(),
-                        coef.mul(&sign).mul(&falling).mul(&qf).div(&den),
-                    );
+                for (j, (_, at0)) in f.iter().enumerate() {
+                    if !at0.is_zero() {
+                        next.add((q + j + 1) as u32, &c, &coef.mul(at0));
+                    }
                 }
-                let sign = if e.is_multiple_of(2) {
-                    F::from_i64(-1)
-                } else {
-                    F::one()
-                };
-                let den = F::from_bigint(&factorial(q + e + 1)).mul(&a_pows[e as usize + 1]);
-                next.push(
-                    q + e + 1,
-                    c.clone(),
-                    coef.mul(&sign).mul(&F::from_bigint(&ef)).mul(&qf).div(&den),
-                );
             }
         }
         terms = next;
     }
-    terms.terms.iter().fold(F::zero(), |acc, (q, c, coef)| {
+    // sum_q coef_q rho_q(c) = [rect: c > 0] sum_q coef_q c^q, by Horner.
+    terms.shifts.iter().fold(F::zero(), |acc, (c, coeffs)| {
         let base = match model.act {
             Activation::Power => c.clone(),
             Activation::Rect => c.max0(),
         };
-        acc.add(&coef.mul(&base.pow(*q)))
+        let value = coeffs
+            .iter()
+            .rev()
+            .fold(F::zero(), |v, coef| v.mul(&base).add(coef));
+        acc.add(&value)
     })
 }
 

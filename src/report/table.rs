@@ -4,7 +4,7 @@
 //! without losing or repeating a row, and `--shard K/N` splits a sweep deterministically.
 
 use crate::bounds::{self, Setting, Side};
-use crate::kernel::arith::{Scalar, fmt_decimal};
+use crate::kernel::arith::fmt_decimal_exact;
 use crate::kernel::error::{Error, Result};
 use crate::kernel::gegenbauer::kappa;
 use crate::kernel::model::{Activation, Density, Model, Values};
@@ -307,7 +307,7 @@ pub fn compute(spec: &Spec, optimize: bool) -> Result<(Row, serde_json::Value)> 
     let best = bounds::best_of(&entries)?;
     let by = |e: &bounds::Entry| e.value.detail.clone().unwrap_or_else(|| e.name.to_string());
     let cross = bounds::crossover(&st, &first).map_or("-".to_string(), |c| match c.bracket {
-        Some((lo, hi)) => fmt_decimal((lo.to_f64() + hi.to_f64()) / 2.0),
+        Some((lo, hi)) => fmt_decimal_exact(&((lo + hi) / BigRational::from_integer(2.into()))),
         None => "none".to_string(),
     });
     let (lo, up) = (&best.lower.value.value, &best.upper.value.value);
@@ -318,10 +318,10 @@ pub fn compute(spec: &Spec, optimize: bool) -> Result<(Row, serde_json::Value)> 
     let mut cols: Vec<String> = spec.key().split(',').map(String::from).collect();
     cols.extend([
         lo.to_string(),
-        fmt_decimal(lo.to_f64()),
+        fmt_decimal_exact(lo),
         by(&best.lower),
         up.to_string(),
-        fmt_decimal(up.to_f64()),
+        fmt_decimal_exact(up),
         by(&best.upper),
         ratio,
         kap,

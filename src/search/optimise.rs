@@ -32,7 +32,7 @@ use crate::kernel::loss::first_order;
 use crate::kernel::model::Setting;
 use crate::kernel::model::{Activation, Mat, Model, Weights};
 use crate::search::constructions::{Construction, Family};
-use argmin::core::{CostFunction, Executor, Gradient, State};
+use argmin::core::{CostFunction, Executor, Gradient, State, TerminationReason};
 use argmin::solver::linesearch::MoreThuenteLineSearch;
 use argmin::solver::quasinewton::LBFGS;
 use num_rational::BigRational;
@@ -278,13 +278,103 @@ impl Problem {
     }
 }
 
-struct Cost<'a>(&'a Problem);
+/// Why one restart stopped.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub enum Stop {
+    /// The solver's convergence test passed (gradient or cost change below tolerance).
+    Converged,
+    /// `max_iters` iterations of the outer solver.
+    IterationLimit,
+    /// `max_evals` evaluations of the objective (the line search included).
+    EvaluationLimit,
+    /// The restart's wall-clock budget.
+    TimeLimit,
+    /// The objective or its gradient stopped being finite.
+    NonFinite,
+    /// The solver gave up (e.g. no descent direction); the best point seen is kept.
+    SolverError,
+    /// Adam ran its steps (or reached its target).
+    Steps,
+}
+
+impl Stop {
+    pub fn name(self) -> &'static str {
+        match self {
+            Stop::Converged => "converged",
+            Stop::IterationLimit => "iteration_limit",
+            Stop::EvaluationLimit => "evaluation_limit",
+            Stop::TimeLimit => "time_limit",
+            Stop::NonFinite => "non_finite",
+            Stop::SolverError => "solver_error",
+            Stop::Steps => "steps",
+        }
+    }
+}
+
+/// The work one L-BFGS restart may do.
+#[derive(Clone, Copy, Debug)]
+pub struct Budget {
+    pub max_iters: u64,
+    /// Objective evaluations (each line-search step is one).
+    pub max_evals: u64,
+    pub time: std::time::Duration,
+}
+
+impl Default for Budget {
+    fn default() -> Self {
+        Budget {
+            max_iters: 3000,
+            max_evals: 30_000,
+            time: std::time::Duration::from_secs(2),
+        }
+    }
+}
+
+/// The objective as argmin sees it, counting evaluations: past the budget (evaluations or
+/// time) or at a non-finite value it returns an error, which stops the line search and the
+/// solver at once; the best finite point evaluated is kept.
+struct Shared<'a> {
+    problem: &'a Problem,
+    budget: Budget,
+    start: std::time::Instant,
+    evals: std::cell::Cell<u64>,
+    stop: std::cell::Cell<Option<Stop>>,
+    best: std::cell::RefCell<(f64, Vec<f64>)>,
+}
+
+struct Cost<'a>(&'a Shared<'a>);
+
+impl Shared<'_> {
+    fn eval(&self, x: &[f64]) -> std::result::Result<(f64, Vec<f64>), argmin::core::Error> {
+        let k = self.evals.get() + 1;
+        self.evals.set(k);
+        let fail = |stop: Stop| {
+            self.stop.set(Some(stop));
+            Err(argmin::core::Error::msg(stop.name()))
+        };
+        if k > self.budget.max_evals {
+            return fail(Stop::EvaluationLimit);
+        }
+        if k % 16 == 0 && self.start.elapsed() > self.budget.time {
+            return fail(Stop::TimeLimit);
+        }
+        let (v, g) = self.problem.value_and_grad(x);
+        if !v.is_finite() || g.iter().any(|d| !d.is_finite()) {
+            return fail(Stop::NonFinite);
+        }
+        let mut best = self.best.borrow_mut();
+        if v < best.0 {
+            *best = (v, x.to_vec());
+        }
+        Ok((v, g))
+    }
+}
 
 impl CostFunction for Cost<'_> {
     type Param = Vec<f64>;
     type Output = f64;
     fn cost(&self, x: &Vec<f64>) -> std::result::Result<f64, argmin::core::Error> {
-        Ok(self.0.value_and_grad(x).0)
+        Ok(self.0.eval(x)?.0)
     }
 }
 
@@ -292,31 +382,61 @@ impl Gradient for Cost<'_> {
     type Param = Vec<f64>;
     type Gradient = Vec<f64>;
     fn gradient(&self, x: &Vec<f64>) -> std::result::Result<Vec<f64>, argmin::core::Error> {
-        Ok(self.0.value_and_grad(x).1)
+        Ok(self.0.eval(x)?.1)
     }
 }
 
 /// L-BFGS from `x0`; returns the best point found (the start if the solver fails at once).
 pub fn lbfgs(problem: &Problem, x0: Vec<f64>, max_iters: u64) -> (Vec<f64>, f64) {
-    let start_value = problem.value_and_grad(&x0).0;
-    let run = || -> std::result::Result<(Vec<f64>, f64), argmin::core::Error> {
-        let solver = LBFGS::new(MoreThuenteLineSearch::new(), 10)
-            .with_tolerance_grad(1e-13)?
-            .with_tolerance_cost(1e-16)?;
-        let res = Executor::new(Cost(problem), solver)
-            .configure(|state| state.param(x0.clone()).max_iters(max_iters))
-            .run()?;
-        let state = res.state();
-        let best = state
-            .get_best_param()
-            .cloned()
-            .unwrap_or_else(|| x0.clone());
-        let value = problem.value_and_grad(&best).0;
-        Ok((best, value))
+    let budget = Budget {
+        max_iters,
+        ..Budget::default()
     };
-    match run() {
-        Ok((x, v)) if v.is_finite() && v <= start_value => (x, v),
-        _ => (x0, start_value),
+    let (x, v, _) = lbfgs_bounded(problem, x0, &budget);
+    (x, v)
+}
+
+/// L-BFGS from `x0` within `budget`: the best point evaluated, its value, and why it stopped.
+///
+/// The objectives have non-isolated minima (any rotation of `W` has the same `G`, and for
+/// `m >= n` or `p = 1` whole manifolds of optima), where the gradient stalls at the level of
+/// its rounding error. The gradient tolerance used to be `1e-13`, below that level: the solver
+/// then never converged and (e.g. `power p=1, n=7, m=4` from random start #6) never returned
+/// from its line search. The tolerances are now above rounding level, and the evaluation and
+/// time budgets bound every restart besides (each line-search step counts as evaluations).
+pub fn lbfgs_bounded(problem: &Problem, x0: Vec<f64>, budget: &Budget) -> (Vec<f64>, f64, Stop) {
+    let start_value = problem.value_and_grad(&x0).0;
+    let shared = Shared {
+        problem,
+        budget: *budget,
+        start: std::time::Instant::now(),
+        evals: std::cell::Cell::new(0),
+        stop: std::cell::Cell::new(None),
+        best: std::cell::RefCell::new((f64::INFINITY, x0.clone())),
+    };
+    let solver = LBFGS::new(MoreThuenteLineSearch::new(), 10)
+        .with_tolerance_grad(1e-10)
+        .and_then(|s| s.with_tolerance_cost(1e-15));
+    let outcome = solver.and_then(|solver| {
+        Executor::new(Cost(&shared), solver)
+            .configure(|state| state.param(x0.clone()).max_iters(budget.max_iters))
+            .run()
+    });
+    let stop = match &outcome {
+        Ok(res) => match res.state().get_termination_reason() {
+            Some(TerminationReason::MaxItersReached) => Stop::IterationLimit,
+            Some(TerminationReason::Timeout) => Stop::TimeLimit,
+            _ => Stop::Converged,
+        },
+        Err(_) => shared.stop.get().unwrap_or(Stop::SolverError),
+    };
+    let (best_value, best) = shared.best.into_inner();
+    if best_value.is_finite() && best_value <= start_value {
+        // Re-evaluated: the value reported is the objective at the point returned.
+        let v = problem.value_and_grad(&best).0;
+        (best, v, stop)
+    } else {
+        (x0, start_value, stop)
     }
 }
 
@@ -343,6 +463,8 @@ pub struct Options {
     pub learning_rate: f64,
     /// Show a progress bar on stderr (hidden anyway when stderr is not a terminal).
     pub progress: bool,
+    /// Work bounds of each L-BFGS restart (its `max_iters` is `max_iters` above).
+    pub budget: Budget,
 }
 
 impl Default for Options {
@@ -356,6 +478,7 @@ impl Default for Options {
             batch: 1024,
             learning_rate: 1e-3,
             progress: false,
+            budget: Budget::default(),
         }
     }
 }
@@ -472,6 +595,8 @@ pub struct Found {
     pub start: String,
     /// What was minimised, in words.
     pub objective: String,
+    /// Why the restarts stopped: how many for each reason.
+    pub stopped: Vec<(Stop, usize)>,
 }
 
 /// A Gaussian `N(0, 1/m)` start for restart `k`.
@@ -532,18 +657,31 @@ pub fn optimise(problem: &Problem, opts: &Options) -> Result<Found> {
     } else {
         indicatif::ProgressBar::hidden()
     };
-    let runs: Vec<(String, Vec<f64>, f64)> = starts
+    let budget = Budget {
+        max_iters: opts.max_iters,
+        ..opts.budget
+    };
+    let runs: Vec<(String, Vec<f64>, f64, Stop)> = starts
         .into_par_iter()
         .enumerate()
         .progress_with(bar)
         .map(|(k, (name, x0))| {
-            let (x, v) = match opts.method {
-                Method::Lbfgs => lbfgs(problem, x0, opts.max_iters),
-                Method::Adam => adam(problem, x0, opts, 1_000_000 + k as u64),
+            let (x, v, stop) = match opts.method {
+                Method::Lbfgs => lbfgs_bounded(problem, x0, &budget),
+                Method::Adam => {
+                    let (x, v) = adam(problem, x0, opts, 1_000_000 + k as u64);
+                    (x, v, Stop::Steps)
+                }
             };
-            (name, x, v)
+            (name, x, v, stop)
         })
         .collect();
+    let mut stopped = std::collections::BTreeMap::new();
+    for r in &runs {
+        *stopped.entry(r.3).or_insert(0usize) += 1;
+    }
+    let stopped: Vec<(Stop, usize)> = stopped.into_iter().collect();
+    let runs: Vec<(String, Vec<f64>, f64)> = runs.into_iter().map(|r| (r.0, r.1, r.2)).collect();
     let mut runs: Vec<_> = runs.into_iter().filter(|r| r.2.is_finite()).collect();
     runs.sort_by(|a, b| a.2.total_cmp(&b.2));
     if runs.is_empty() {
@@ -659,6 +797,7 @@ pub fn optimise(problem: &Problem, opts: &Options) -> Result<Found> {
         value,
         start,
         objective,
+        stopped,
     })
 }
 
