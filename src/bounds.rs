@@ -51,8 +51,10 @@ pub struct Value {
     pub witness: Option<Weights>,
     /// Which member of a family gave the value (e.g. `regular-polygon-r2 (N=5)`).
     pub detail: Option<String>,
-    /// The verified LP certificate behind a lower bound (its evidence).
-    pub certificate: Option<crate::kernel::certificate::Certificate>,
+    /// What the kernel needs besides the model to re-derive a lower bound (e.g. the LP
+    /// certificate, the floor `e_lb`): fields of the row evidence's `"lower"` object
+    /// ([`crate::kernel::evidence`]).
+    pub evidence: serde_json::Map<String, serde_json::Value>,
 }
 
 impl Value {
@@ -61,7 +63,7 @@ impl Value {
             value,
             witness: None,
             detail: None,
-            certificate: None,
+            evidence: Default::default(),
         }
     }
 }
@@ -252,7 +254,9 @@ impl Bound for LpBound {
             value: cert.lower.clone(),
             witness: None,
             detail: Some(format!("lp-certificate (degree {degree})")),
-            certificate: Some(cert),
+            evidence: [("certificate".to_string(), cert.to_json())]
+                .into_iter()
+                .collect(),
         })
     }
     fn at_density(&self, st: &Query, s: &BigRational) -> Option<Value> {
@@ -351,7 +355,7 @@ impl Bound for ConstructionBound {
             value: l1,
             witness: Some(w),
             detail: Some(c.name),
-            certificate: None,
+            evidence: Default::default(),
         })
     }
     /// The witness's scale is tuned for `s` (golden section on the `f64` loss), then its loss
@@ -387,22 +391,251 @@ impl Bound for ConstructionBound {
                     value,
                     witness: Some(w),
                     detail: Some(c.name),
-                    certificate: None,
+                    evidence: Default::default(),
                 })
             })
             .min_by(|a, b| a.value.cmp(&b.value))
     }
 }
 
-/// Every registered bound. A new bound is one more item here.
+/// The trivial lower bound `L >= 0` (an expectation of squares), for every question: it keeps
+/// a lower bound in every table row, also where nothing better is proved.
+pub struct Zero;
+
+impl Bound for Zero {
+    fn name(&self) -> &'static str {
+        "zero"
+    }
+    fn side(&self) -> Side {
+        Side::Lower
+    }
+    fn statement(&self) -> &'static str {
+        "always: the loss is an expectation of squares, L >= 0"
+    }
+    fn scope(&self) -> Scope {
+        Scope {
+            any_bias: true,
+            any_importance: true,
+            ..Scope::CORNER
+        }
+    }
+    fn first_order(&self, _: &Query) -> Option<Value> {
+        Some(Value::plain(q(0, 1)))
+    }
+    fn at_density(&self, _: &Query, _: &BigRational) -> Option<Value> {
+        Some(Value::plain(q(0, 1)))
+    }
+}
+
+/// The certified floor `e_lb <= e_sigma` of the model (`None` where it is 0 or not proved).
+fn floor_of(model: &Model) -> Option<BigRational> {
+    let cert = crate::search::floor::certified_floor(model.act, model.p, model.values)?;
+    (cert.e_lb > q(0, 1)).then_some(cert.e_lb)
+}
+
+/// `sum_i I_i` (`n` for equal importance).
+fn total_importance(st: &Query) -> BigRational {
+    st.importance
+        .as_ref()
+        .map_or(q(st.n as i64, 1), |v| v.iter().sum())
+}
+
+/// The active-coordinate floor (THEORY.md): an active feature's output `sigma(G_ii U + R + b_i)`
+/// misses `U` by at least `e_sigma` in mean square whatever `R + b_i` is, so
+/// `L(W, b; s) >= s e_sigma sum_i I_i` for every `W`, `b`, importance and density.
+pub struct Floor;
+
+impl Bound for Floor {
+    fn name(&self) -> &'static str {
+        "floor"
+    }
+    fn side(&self) -> Side {
+        Side::Lower
+    }
+    fn statement(&self) -> &'static str {
+        "both activations, any bias, any importance: L >= s e_sigma sum_i I_i, with \
+         e_sigma = min_{g,r} E(U - sigma(gU + r))^2 certified by exact branch and bound"
+    }
+    fn scope(&self) -> Scope {
+        Scope {
+            any_bias: true,
+            any_importance: true,
+            ..Scope::CORNER
+        }
+    }
+    fn first_order(&self, st: &Query) -> Option<Value> {
+        let e = floor_of(&st.model)?;
+        Some(Value {
+            detail: Some(format!("floor (e_sigma >= {e})")),
+            evidence: [("e_lb".to_string(), serde_json::json!(e.to_string()))]
+                .into_iter()
+                .collect(),
+            ..Value::plain(e.clone() * total_importance(st))
+        })
+    }
+    fn at_density(&self, st: &Query, s: &BigRational) -> Option<Value> {
+        let v = self.first_order(st)?;
+        Some(Value {
+            value: s * v.value,
+            ..v
+        })
+    }
+}
+
+/// The best first-order lower bound proved for `b = 0` and equal importance (self, Theorem 1,
+/// the LP certificate), with its entry.
+fn corner_first_order(st: &Query) -> Option<(&'static str, Value)> {
+    let corner: [&dyn Bound; 3] = [&SelfBound, &Theorem1, &LpBound];
+    corner
+        .into_iter()
+        .filter(|b| b.scope().covers(st))
+        .filter_map(|b| b.first_order(st).map(|v| (b.name(), v)))
+        .reduce(|a, b| if b.1.value > a.1.value { b } else { a })
+}
+
+/// Single support plus floor (`b = 0`, equal importance): supports of size one contribute
+/// `s (1-s)^{n-1} L1_lower`, all larger supports at least the floor on their active features,
+/// `e_sigma n s (1 - (1-s)^{n-1})` in all:
+/// `L*(s) >= s (1-s)^{n-1} L1_lower + e_sigma n s (1 - (1-s)^{n-1})`.
+pub struct SupportFloor;
+
+impl Bound for SupportFloor {
+    fn name(&self) -> &'static str {
+        "single-support+floor"
+    }
+    fn side(&self) -> Side {
+        Side::Lower
+    }
+    fn statement(&self) -> &'static str {
+        "both activations, b = 0, equal importance: L >= s (1-s)^{n-1} L1_lower + \
+         e_sigma n s (1 - (1-s)^{n-1})"
+    }
+    fn scope(&self) -> Scope {
+        Scope::CORNER
+    }
+    fn first_order(&self, _: &Query) -> Option<Value> {
+        None
+    }
+    fn at_density(&self, st: &Query, s: &BigRational) -> Option<Value> {
+        let e = floor_of(&st.model)?;
+        let (name, l1) = corner_first_order(st)?;
+        let single = single_support(s, st.n);
+        let rest = s * q(st.n as i64, 1) - &single * q(st.n as i64, 1);
+        Some(Value {
+            value: &single * &l1.value + e.clone() * rest,
+            witness: None,
+            detail: Some(format!(
+                "single-support+floor ({} ; e_sigma >= {e})",
+                l1.detail.clone().unwrap_or_else(|| name.to_string())
+            )),
+            evidence: {
+                let mut inner = l1.evidence;
+                inner.insert("bound".into(), serde_json::json!(name));
+                [
+                    ("e_lb".to_string(), serde_json::json!(e.to_string())),
+                    ("first_order".to_string(), serde_json::Value::Object(inner)),
+                ]
+                .into_iter()
+                .collect()
+            },
+        })
+    }
+}
+
+/// The linear autoencoder's optimum (power `p = 1`; THEORY.md, "The linear case exactly"):
+/// `L*(s) = (n - m)^+ (s mu_2 - s^2 mu_1^2)` by Eckart–Young, with or without a bias.
+pub struct LinearExact;
+
+/// `(n - m)^+ (s mu_2 - s^2 mu_1^2)`.
+pub fn linear_optimum(st: &Setting, s: &BigRational) -> BigRational {
+    let k = q(st.n.saturating_sub(st.m) as i64, 1);
+    let mu1 = st.model.mu(1);
+    k * (s * st.model.mu(2) - s * s * &mu1 * &mu1)
+}
+
+impl Bound for LinearExact {
+    fn name(&self) -> &'static str {
+        "linear-exact"
+    }
+    fn side(&self) -> Side {
+        Side::Lower
+    }
+    fn statement(&self) -> &'static str {
+        "power p = 1, any bias, equal importance: L* = (n - m)^+ (s mu_2 - s^2 mu_1^2)"
+    }
+    fn scope(&self) -> Scope {
+        Scope {
+            rect: false,
+            any_bias: true,
+            ..Scope::CORNER
+        }
+    }
+    fn first_order(&self, st: &Query) -> Option<Value> {
+        (st.model.p == 1)
+            .then(|| Value::plain(q(st.n.saturating_sub(st.m) as i64, 1) * st.model.mu(2)))
+    }
+    fn at_density(&self, st: &Query, s: &BigRational) -> Option<Value> {
+        (st.model.p == 1).then(|| Value::plain(linear_optimum(st, s)))
+    }
+}
+
+/// The principal subspace as a witness (power `p = 1`): its exact loss meets
+/// [`LinearExact`] up to the rounding of its square roots.
+pub struct PrincipalSubspace;
+
+impl Bound for PrincipalSubspace {
+    fn name(&self) -> &'static str {
+        "principal-subspace"
+    }
+    fn side(&self) -> Side {
+        Side::Upper
+    }
+    fn statement(&self) -> &'static str {
+        "power p = 1: W spans the all-ones direction and m - 1 Helmert directions"
+    }
+    fn scope(&self) -> Scope {
+        Scope {
+            rect: false,
+            any_bias: true,
+            ..Scope::CORNER
+        }
+    }
+    fn first_order(&self, _: &Query) -> Option<Value> {
+        None
+    }
+    fn at_density(&self, st: &Query, s: &BigRational) -> Option<Value> {
+        if st.model.p != 1 {
+            return None;
+        }
+        let w = crate::search::constructions::pca_witness(st.n, st.m);
+        let value = exact_loss(&st.model, &w, s)?;
+        Some(Value {
+            value,
+            witness: Some(w),
+            detail: None,
+            evidence: Default::default(),
+        })
+    }
+}
+
+/// Every registered bound. A new bound is one more item here. (On ties the first registered
+/// is credited.)
 pub fn registry() -> Vec<Box<dyn Bound>> {
-    let mut out: Vec<Box<dyn Bound>> =
-        vec![Box::new(SelfBound), Box::new(Theorem1), Box::new(LpBound)];
+    let mut out: Vec<Box<dyn Bound>> = vec![
+        Box::new(SelfBound),
+        Box::new(Theorem1),
+        Box::new(LpBound),
+        Box::new(LinearExact),
+        Box::new(SupportFloor),
+        Box::new(Floor),
+        Box::new(Zero),
+    ];
     out.extend(
         Family::ALL
             .iter()
             .map(|&f| Box::new(ConstructionBound(f)) as Box<dyn Bound>),
     );
+    out.push(Box::new(PrincipalSubspace));
     out
 }
 

@@ -9,8 +9,16 @@ pub struct BoundsArgs {
     #[command(flatten)]
     size: SizeArgs,
     /// Also bound the loss at this density s in (0, 1] (exact: 1/100, 0.01, 1e-2).
-    #[arg(long, allow_hyphen_values = true)]
+    #[arg(long, allow_hyphen_values = true, conflicts_with = "sparsity")]
     density: Option<String>,
+    /// The same as a sparsity S = 1 - s in [0, 1).
+    #[arg(long, allow_hyphen_values = true)]
+    sparsity: Option<String>,
+    /// Ask about the optimum over W and a bias b (only bounds proved with a bias apply).
+    #[arg(long)]
+    bias: bool,
+    #[command(flatten)]
+    importance: ImportanceArgs,
     /// Print JSON instead of text.
     #[arg(long)]
     json: bool,
@@ -19,19 +27,25 @@ pub struct BoundsArgs {
 pub fn bounds_command(args: &BoundsArgs) -> Result<String> {
     let model = args.model.model()?;
     let st = Setting::new(model, args.size.n, args.size.m)?;
-    let density = args
-        .density
-        .as_deref()
-        .map(|d| Density::parse(Some(d), None))
+    let density = (args.density.is_some() || args.sparsity.is_some())
+        .then(|| Density::parse(args.density.as_deref(), args.sparsity.as_deref()))
         .transpose()?;
-    let first = crate::bounds::first_order_entries(&st);
+    let query = crate::bounds::Query {
+        setting: st,
+        bias: args.bias,
+        importance: args.importance.weights(st.n)?,
+    };
+    let first = crate::bounds::first_order_entries_for(&query);
     let best_first = crate::bounds::best_of(&first)?;
     let dens = density.as_ref().map(|d| {
-        let entries = crate::bounds::density_entries(&st, &d.0);
+        let entries = crate::bounds::density_entries_for(&query, &d.0);
         crate::bounds::best_of(&entries).map(|b| (entries, b))
     });
     let dens = dens.transpose()?;
-    let cross = crate::bounds::crossover(&st, &first);
+    // Theorem 3 compares with orthogonal W at b = 0 and equal importance only.
+    let cross = (query == crate::bounds::Query::plain(st))
+        .then(|| crate::bounds::crossover(&st, &first))
+        .flatten();
     let c_p = crate::bounds::c_p(&model);
     let kap = crate::kernel::gegenbauer::kappa(st.m, model.p);
     if args.json {
@@ -42,6 +56,17 @@ pub fn bounds_command(args: &BoundsArgs) -> Result<String> {
         obj.insert("n".into(), json!(st.n));
         obj.insert("m".into(), json!(st.m));
         obj.insert("values".into(), json!(model.values.to_string()));
+        obj.insert("bias".into(), json!(query.bias));
+        obj.insert(
+            "importance".into(),
+            json!(
+                query
+                    .importance
+                    .as_ref()
+                    .map(|v| v.iter().map(fmt_exact).collect::<Vec<_>>())
+            ),
+        );
+        obj.insert("question".into(), json!(query.describe()));
         obj.insert(
             "constants".into(),
             json!({"c_p": fmt_exact(&c_p), "alpha": fmt_exact(&crate::kernel::gegenbauer::alpha(st.m, model.p)), "kappa": fmt_exact(&kap)}),
@@ -70,9 +95,10 @@ pub fn bounds_command(args: &BoundsArgs) -> Result<String> {
         return Ok(format!("{}\n", serde_json::Value::Object(obj)));
     }
     let mut out = format!(
-        "model: {model}; n = {} features, m = {} hidden dimensions\nc_p = {}   kappa_{{m,p}} = {}\n\nfirst order (L1* = lim L*(s)/s):\n",
+        "model: {model}; n = {} features, m = {} hidden dimensions\nquestion: {}; only bounds whose scope covers it are listed\nc_p = {}   kappa_{{m,p}} = {}\n\nfirst order (L1* = lim L*(s)/s):\n",
         st.n,
         st.m,
+        query.describe(),
         exact_text(&c_p),
         exact_text(&kap)
     );

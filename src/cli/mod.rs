@@ -79,6 +79,46 @@ impl ModelArgs {
     }
 }
 
+/// Importance weights `I_i` of the loss `sum_i I_i E (x_i - xhat_i)^2`.
+#[derive(Args, Debug, Clone)]
+pub struct ImportanceArgs {
+    /// Importance weights: a comma-separated list of n rationals, or geometric:R for I_i = R^i
+    /// (i = 0..n-1). Default: equal importance.
+    #[arg(long)]
+    importance: Option<String>,
+}
+
+impl ImportanceArgs {
+    /// The weights for `n` features (`None`: equal importance).
+    pub fn weights(&self, n: usize) -> Result<Option<Vec<BigRational>>> {
+        let Some(text) = self.importance.as_deref() else {
+            return Ok(None);
+        };
+        let parse = |t: &str| {
+            crate::kernel::arith::parse_rational(t.trim())
+                .map_err(|e| Error::input(format!("--importance: {e}")))
+        };
+        let v: Vec<BigRational> = if let Some(r) = text.strip_prefix("geometric:") {
+            let r = parse(r)?;
+            (0..n)
+                .map(|i| crate::kernel::arith::Ring::pow(&r, i as u32))
+                .collect()
+        } else {
+            text.split(',').map(parse).collect::<Result<_>>()?
+        };
+        if v.len() != n {
+            return Err(Error::input(format!(
+                "--importance has {} weights; n = {n} needs {n}",
+                v.len()
+            )));
+        }
+        if v.iter().any(|x| *x < BigRational::from_integer(0.into())) {
+            return Err(Error::input("--importance: weights must be nonnegative"));
+        }
+        Ok(Some(v))
+    }
+}
+
 /// The sizes: `n` features in `m` hidden dimensions.
 #[derive(Args, Debug, Clone, Copy)]
 pub struct SizeArgs {

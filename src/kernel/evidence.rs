@@ -3,19 +3,27 @@
 //! upper bound's witness). The kernel recomputes every number from the model and the file; it
 //! believes nothing the file says about a value.
 //!
-//! A row's lower bound is one of:
-//! - `self`: `L1 >= n (mu_2 - c_p)`, re-evaluated ([`closed_form::self_first_order`]);
-//! - `theorem1`: power only, `L1 >= n mu_2 - c_p min(n, kappa_{m,p})`, re-evaluated;
-//! - `lp-certificate`: the certificate in the file, verified ([`certificate::verify`]).
+//! A row's lower bound is one of (scope in brackets; THEORY.md, "Scope of each bound"):
+//! - `self`: `L1 >= n (mu_2 - c_p)`, re-evaluated ([`closed_form::self_first_order`])
+//!   [`b = 0`, equal importance];
+//! - `theorem1`: `L1 >= n mu_2 - c_p min(n, kappa_{m,p})`, re-evaluated [power, `b = 0`, equal];
+//! - `lp-certificate`: the certificate in the file, verified ([`certificate::verify`])
+//!   [`b = 0`, equal];
+//!   (these three are first-order bounds, lifted at a density by `s (1-s)^{n-1}`);
+//! - `single-support+floor`: `s (1-s)^{n-1} L1_lower + e n s (1 - (1-s)^{n-1})` with
+//!   `L1_lower` one of the three above and `e` a floor proved here [`b = 0`, equal];
+//! - `floor`: `s e sum_i I_i` (first order: `e sum_i I_i`), `e` proved here by exact branch and
+//!   bound ([`floor::certify_floor_with_limit`]) [any bias, any importance];
+//! - `linear-exact`: `(n - m)^+ (s mu_2 - s^2 mu_1^2)` [power `p = 1`, any bias, equal];
+//! - `zero` [anything].
 //!
-//! All three are proved for `b = 0` and equal importance only (THEORY.md, "Scope of each
-//! bound"), so a row about a biased model or importance weights cannot use them. At a density
-//! `s` the first-order bound is lifted by the single-support factor `s (1-s)^{n-1}`. The upper
-//! bound is the exact loss (or exact `L1` at first order) of the witness, computed here.
+//! The upper bound is the exact loss (or exact `L1` at first order) of the witness, computed
+//! here with the question's importance weights.
 
 use crate::kernel::arith::parse_rational;
 use crate::kernel::certificate::{self, Certificate, model_from_json};
 use crate::kernel::closed_form;
+use crate::kernel::floor;
 use crate::kernel::loss::{exact_loss, first_order};
 use crate::kernel::model::{Activation, Model, Setting, Weights, check_sizes};
 use num_bigint::BigInt;
@@ -186,7 +194,80 @@ pub fn verify_witness(text: &str) -> Result<BigRational, String> {
     Ok(exact)
 }
 
-/// The first-order lower bound a row's `"lower"` object proves, re-derived by the kernel.
+/// `e_lb` of a `"lower"` object, proved again: `phi(g, r) >= e_lb` for all real `g, r`.
+fn proved_floor(lower: &Obj, model: &Model) -> Result<BigRational, String> {
+    let e = rational(field(lower, "e_lb")?, "e_lb")?;
+    floor::certify_floor_with_limit(
+        model.act,
+        model.p,
+        &model.values,
+        &e,
+        floor::DEFAULT_MAX_BOXES,
+    )
+    .map_err(|err| format!("the floor e_lb = {e} is not proved: {err}"))?;
+    Ok(e)
+}
+
+/// The lower bound a row's `"lower"` object proves for the question, re-derived by the kernel
+/// inside the bound's scope.
+fn lower_bound(
+    lower: &Obj,
+    st: &Setting,
+    density: Option<&BigRational>,
+    bias: bool,
+    importance: Option<&[BigRational]>,
+) -> Result<BigRational, String> {
+    let name = field(lower, "bound")?.as_str().unwrap_or("");
+    let corner = !bias && importance.is_none();
+    let zero = || BigRational::from_integer(BigInt::from(0));
+    let n = BigRational::from_integer(BigInt::from(st.n));
+    match name {
+        "zero" => Ok(zero()),
+        "floor" => {
+            let e = proved_floor(lower, &st.model)?;
+            let total = importance.map_or(n, |v| v.iter().sum());
+            Ok(density.map_or(e.clone() * &total, |s| s * e * total))
+        }
+        "linear-exact" => {
+            if st.model.act != Activation::Power || st.model.p != 1 || importance.is_some() {
+                return Err("linear-exact is proved for power p = 1 and equal importance".into());
+            }
+            let k = BigRational::from_integer(BigInt::from(st.n.saturating_sub(st.m)));
+            let (mu1, mu2) = (st.model.mu(1), st.model.mu(2));
+            Ok(match density {
+                None => k * mu2,
+                Some(s) => k * (s * mu2 - s * s * &mu1 * &mu1),
+            })
+        }
+        "single-support+floor" => {
+            let s = density.ok_or("single-support+floor is a bound at a density")?;
+            if !corner {
+                return Err(format!(
+                    "{name} is proved for b = 0 and equal importance only"
+                ));
+            }
+            let e = proved_floor(lower, &st.model)?;
+            let inner = field(lower, "first_order")?
+                .as_object()
+                .ok_or("\"first_order\" must be an object")?;
+            let l1 = lower_first_order(inner, st)?;
+            let single = closed_form::single_support(s, st.n);
+            Ok(&single * l1 + e * (s * &n - single * &n))
+        }
+        _ => {
+            if !corner {
+                return Err(format!(
+                    "{name} is proved for b = 0 and equal importance only"
+                ));
+            }
+            let l1 = lower_first_order(lower, st)?;
+            Ok(density.map_or(l1.clone(), |s| closed_form::single_support(s, st.n) * l1))
+        }
+    }
+}
+
+/// The first-order lower bound (self, Theorem 1 or an LP certificate) a `"lower"` object
+/// proves, re-derived by the kernel (`b = 0`, equal importance).
 fn lower_first_order(lower: &Obj, st: &Setting) -> Result<BigRational, String> {
     let name = field(lower, "bound")?.as_str().unwrap_or("");
     match name {
@@ -234,17 +315,13 @@ pub fn verify_row(text: &str) -> Result<VerifiedRow, String> {
     let lower_obj = field(&obj, "lower")?
         .as_object()
         .ok_or("\"lower\" must be an object")?;
-    if bias || importance.is_some() {
-        return Err(
-            "no lower bound of the evidence format is proved with a bias or importance weights"
-                .into(),
-        );
-    }
-    let l1 = lower_first_order(lower_obj, &st)?;
-    let lower = match &density {
-        None => l1,
-        Some(s) => closed_form::single_support(s, n) * l1,
-    };
+    let lower = lower_bound(
+        lower_obj,
+        &st,
+        density.as_ref(),
+        bias,
+        importance.as_deref(),
+    )?;
     let claimed_lower = rational(field(lower_obj, "value")?, "lower value")?;
     if claimed_lower != lower {
         return Err(format!(

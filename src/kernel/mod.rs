@@ -23,6 +23,7 @@ pub mod certificate;
 pub mod closed_form;
 pub mod error;
 pub mod evidence;
+pub mod floor;
 pub mod gegenbauer;
 pub mod loss;
 pub mod model;

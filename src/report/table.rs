@@ -231,8 +231,8 @@ fn evidence(spec: &Spec, best: &bounds::Best) -> serde_json::Value {
     use crate::kernel::evidence::EVIDENCE_FORMAT;
     let (lo, up) = (&best.lower.value, &best.upper.value);
     let mut lower = serde_json::json!({"bound": best.lower.name, "value": lo.value.to_string()});
-    if let Some(cert) = &lo.certificate {
-        lower["certificate"] = cert.to_json();
+    for (k, v) in &lo.evidence {
+        lower[k] = v.clone();
     }
     let mut upper = serde_json::json!({
         "bound": up.detail.clone().unwrap_or_else(|| best.upper.name.to_string()),
@@ -299,7 +299,7 @@ pub fn compute(spec: &Spec, optimize: bool) -> Result<(Row, serde_json::Value)> 
                     value: found.value,
                     witness: Some(found.weights),
                     detail: None,
-                    certificate: None,
+                    evidence: Default::default(),
                 },
             });
         }

@@ -452,3 +452,28 @@ mod tests {
         assert!(&up * &up > q(2, 1));
     }
 }
+
+/// The principal subspace of the linear autoencoder (power `p = 1`), as a rational witness:
+/// rows `1/sqrt(n)` (the all-ones direction, the top eigenvector of `Sigma = E[x x^T]`) and the
+/// first `m - 1` Helmert vectors `(1, ..., 1, -j, 0, ...)/sqrt(j (j+1))`, each entry rounded to
+/// a multiple of `2^-WITNESS_BITS` after a square root to `ROOT_BITS` bits. Its exact loss is
+/// within `O(2^-2 WITNESS_BITS)` of `(n - m)(s mu_2 - s^2 mu_1^2)` (THEORY.md, "The linear case
+/// exactly").
+pub fn pca_witness(n: usize, m: usize) -> Weights {
+    let rows = m.min(n);
+    let den = BigInt::from(1) << WITNESS_BITS;
+    let round = |x: &BigRational| crate::kernel::arith::round_to_denominator(x, &den);
+    let mut w = Mat::from_fn(m, n, |_, _| q(0, 1));
+    let inv_sqrt_n = root_approx(&q(1, n as i64), 2, ROOT_BITS);
+    for c in 0..n {
+        w.data[c] = round(&inv_sqrt_n);
+    }
+    for j in 1..rows {
+        let scale = root_approx(&q(1, (j * (j + 1)) as i64), 2, ROOT_BITS);
+        for c in 0..j {
+            w.data[j * n + c] = round(&scale);
+        }
+        w.data[j * n + j] = round(&(&scale * q(-(j as i64), 1)));
+    }
+    Weights::new(w)
+}

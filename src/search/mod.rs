@@ -4,6 +4,7 @@
 //! re-check by [`crate::kernel`].
 
 pub mod constructions;
+pub mod floor;
 pub mod lp;
 pub mod montecarlo;
 pub mod optimise;
