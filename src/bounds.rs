@@ -746,6 +746,26 @@ pub fn density_entries_for(st: &Query, s: &BigRational) -> Vec<Entry> {
         .collect()
 }
 
+/// The best lower bound whose scope covers the question, at first order (`None`) or at a
+/// density (only the lower side of the registry is evaluated).
+pub fn best_lower_for(st: &Query, density: Option<&BigRational>) -> Option<Entry> {
+    registry()
+        .iter()
+        .filter(|b| b.side() == Side::Lower && b.scope().covers(st))
+        .filter_map(|b| {
+            let v = match density {
+                None => b.first_order(st),
+                Some(s) => b.at_density(st, s),
+            }?;
+            Some(Entry {
+                side: Side::Lower,
+                name: b.name(),
+                value: v,
+            })
+        })
+        .reduce(|a, b| if b.value.value > a.value.value { b } else { a })
+}
+
 /// Theorem 3 and the crossover: the best non-orthogonal first-order witness `W_U` against every
 /// orthogonal `W`, whose optimum is `O(s) = s (n mu_2 - c_p min(n, m))`.
 #[derive(Clone, Debug)]

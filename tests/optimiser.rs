@@ -4,7 +4,7 @@
 use num_rational::BigRational;
 use proptest::prelude::*;
 use superbound::bounds::{Setting, Side, density_entries, first_order_entries, registry};
-use superbound::kernel::arith::Scalar;
+use superbound::kernel::arith::{Ring, Scalar};
 use superbound::kernel::model::{Activation, Model, Values};
 use superbound::search::optimise::{Objective, Options, Problem, feature_summary, optimise};
 
@@ -159,6 +159,20 @@ fn linear_autoencoder_is_pca() {
 /// Random small models: every registered lower bound is `<=` the exact loss of the optimiser's
 /// `W`, and the optimiser is `<=` the best construction (times `1 + 1e-9`).
 fn adversary(act: Activation, p: u32, n: usize, m: usize, density: Option<BigRational>) {
+    adversary_for(act, p, n, m, density, false, None);
+}
+
+/// The adversary for a question with a bias and/or importance weights: only the bounds whose
+/// scope covers the question are compared (and must hold).
+fn adversary_for(
+    act: Activation,
+    p: u32,
+    n: usize,
+    m: usize,
+    density: Option<BigRational>,
+    bias: bool,
+    importance: Option<Vec<BigRational>>,
+) {
     let model = Model::new(act, p, Values::Uniform).unwrap();
     let st = Setting::new(model, n, m).unwrap();
     let objective = density
@@ -167,8 +181,10 @@ fn adversary(act: Activation, p: u32, n: usize, m: usize, density: Option<BigRat
     let pr = Problem {
         setting: st,
         objective,
-        bias: false,
-        importance: None,
+        bias,
+        importance: importance
+            .as_ref()
+            .map(|v| v.iter().map(|x| x.to_f64()).collect()),
     };
     let found = optimise(
         &pr,
@@ -179,9 +195,26 @@ fn adversary(act: Activation, p: u32, n: usize, m: usize, density: Option<BigRat
         },
     )
     .unwrap();
+    // The exact value of the W found for the exact importance (the search saw f64 weights).
+    let mut weights = found.weights.clone();
+    weights.importance = importance.clone();
+    let value = match &density {
+        None => superbound::kernel::loss::first_order(
+            &st.model,
+            &weights.w.gram(),
+            weights.importance.as_deref(),
+        ),
+        Some(s) => superbound::kernel::loss::exact_loss(&st.model, &weights, s).unwrap(),
+    };
+    let found = superbound::search::optimise::Found { value, ..found };
+    let query = superbound::bounds::Query {
+        setting: st,
+        bias,
+        importance,
+    };
     let entries = match &density {
-        None => first_order_entries(&st),
-        Some(s) => density_entries(&st, s),
+        None => superbound::bounds::first_order_entries_for(&query),
+        Some(s) => superbound::bounds::density_entries_for(&query, s),
     };
     for e in entries.iter().filter(|e| e.side == Side::Lower) {
         assert!(
@@ -219,6 +252,53 @@ proptest! {
     ) {
         let act = if rect { Activation::Rect } else { Activation::Power };
         adversary(act, p, n, m, density);
+    }
+
+    /// With a trained bias (power, at a density) and importance weights `R^i`: no lower bound
+    /// whose scope covers the question is beaten.
+    #[test]
+    fn no_lower_bound_in_scope_is_beaten_with_bias_and_importance(
+        p in 1u32..=3, n in 2usize..=6, m in 1usize..=3, k in 1u32..=10,
+        bias in any::<bool>(), ratio in prop_oneof![Just(None), (1i64..=9).prop_map(Some)],
+    ) {
+        let importance = ratio.map(|r| (0..n).map(|i| Ring::pow(&q(r, 10), i as u32)).collect());
+        adversary_for(Activation::Power, p, n, m, Some(q(1, 2i64.pow(k))), bias, importance);
+    }
+
+    /// First order, both activations, importance weights.
+    #[test]
+    fn no_lower_bound_in_scope_is_beaten_with_importance(
+        rect in any::<bool>(), p in 1u32..=3, n in 2usize..=6, m in 1usize..=3, r in 1i64..=9,
+    ) {
+        let act = if rect { Activation::Rect } else { Activation::Power };
+        let importance = Some((0..n).map(|i| Ring::pow(&q(r, 10), i as u32)).collect());
+        adversary_for(act, p, n, m, None, false, importance);
+    }
+}
+
+proptest! {
+    #![proptest_config(ProptestConfig::with_cases(400))]
+
+    /// The long soundness sweep (run by `.ci/run` when time allows: `cargo test --release --
+    /// --ignored`).
+    #[test]
+    #[ignore]
+    fn long_no_lower_bound_is_beaten(
+        rect in any::<bool>(), p in 1u32..=3, n in 2usize..=8, m in 1usize..=4,
+        density in prop_oneof![Just(None), (1u32..=13).prop_map(|k| Some(q(1, 2i64.pow(k))))],
+    ) {
+        let act = if rect { Activation::Rect } else { Activation::Power };
+        adversary(act, p, n, m, density);
+    }
+
+    #[test]
+    #[ignore]
+    fn long_no_lower_bound_in_scope_is_beaten_with_bias_and_importance(
+        p in 1u32..=3, n in 2usize..=7, m in 1usize..=3, k in 1u32..=12,
+        bias in any::<bool>(), ratio in prop_oneof![Just(None), (1i64..=9).prop_map(Some)],
+    ) {
+        let importance = ratio.map(|r| (0..n).map(|i| Ring::pow(&q(r, 10), i as u32)).collect());
+        adversary_for(Activation::Power, p, n, m, Some(q(1, 2i64.pow(k))), bias, importance);
     }
 }
 

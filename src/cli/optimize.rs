@@ -30,6 +30,8 @@ pub struct OptimizeArgs {
     /// Adam steps per restart.
     #[arg(long, default_value_t = 10_000)]
     steps: usize,
+    #[command(flatten)]
+    importance: ImportanceArgs,
     /// Print JSON instead of text.
     #[arg(long)]
     json: bool,
@@ -75,11 +77,14 @@ pub fn optimize_command(args: &OptimizeArgs) -> Result<String> {
             st.n * st.m
         )));
     }
+    let importance = args.importance.weights(st.n)?;
     let problem = Problem {
         setting: st,
-        objective,
+        objective: objective.clone(),
         bias: args.bias,
-        importance: None,
+        importance: importance
+            .as_ref()
+            .map(|v| v.iter().map(|x| x.to_f64()).collect()),
     };
     if args.steps > 10_000_000 {
         return Err(Error::too_large(format!(
@@ -95,7 +100,44 @@ pub fn optimize_command(args: &OptimizeArgs) -> Result<String> {
         progress: true,
         ..Default::default()
     };
-    let found = optimise(&problem, &opts)?;
+    let mut found = optimise(&problem, &opts)?;
+    if let Some(imp) = &importance {
+        // The search used f64 weights; the exact value is for the exact importance given.
+        found.weights.importance = Some(imp.clone());
+        found.value = match &objective {
+            Objective::FirstOrder => crate::kernel::loss::first_order(
+                &model,
+                &found.weights.w.gram(),
+                Some(imp.as_slice()),
+            ),
+            Objective::Density(s) => crate::kernel::loss::exact_loss(&model, &found.weights, s)
+                .ok_or_else(|| {
+                    Error::too_large("no exact loss for the W found (more than 8 coupled features)")
+                })?,
+        };
+    }
+    // The best lower bound whose scope covers this question (bias, importance): the result
+    // is compared with nothing else.
+    let query = crate::bounds::Query {
+        setting: st,
+        bias: args.bias,
+        importance: importance.clone(),
+    };
+    let lower = crate::bounds::best_lower_for(
+        &query,
+        match &objective {
+            Objective::FirstOrder => None,
+            Objective::Density(s) => Some(s),
+        },
+    );
+    if let Some(l) = &lower
+        && l.value.value > found.value
+    {
+        return Err(Error::input(format!(
+            "refutation: the W found has exact value {} below the lower bound {} = {} (a bug or a false bound: please report)",
+            found.value, l.name, l.value.value
+        )));
+    }
     let wf = found.weights.w.map(<f64 as Scalar>::from_rational);
     let (norms, dims) = feature_summary(&wf);
     let represented = norms.iter().filter(|&&x| x > REPRESENTED_NORM).count();
@@ -138,6 +180,13 @@ pub fn optimize_command(args: &OptimizeArgs) -> Result<String> {
         obj.insert("norms".into(), json!(norms));
         obj.insert("dimensionality".into(), json!(dims));
         obj.insert("represented".into(), json!(represented));
+        obj.insert("question".into(), json!(query.describe()));
+        if let Some(l) = &lower {
+            obj.insert(
+                "lower_bound".into(),
+                json!({"by": l.value.detail.clone().unwrap_or_else(|| l.name.to_string()), "value": fmt_exact(&l.value.value), "float": l.value.value.to_f64()}),
+            );
+        }
         obj.insert("represented_threshold".into(), json!(REPRESENTED_NORM));
         return Ok(format!("{}\n", serde_json::Value::Object(obj)));
     }
@@ -165,6 +214,14 @@ pub fn optimize_command(args: &OptimizeArgs) -> Result<String> {
         },
         fmt_decimal_exact(&found.value)
     );
+    out += &format!("question: {}\n", query.describe());
+    if let Some(l) = &lower {
+        out += &format!(
+            "best lower bound valid for this question: {} by {}\n",
+            fmt_decimal_exact(&l.value.value),
+            l.value.detail.clone().unwrap_or_else(|| l.name.to_string())
+        );
+    }
     let stopped: Vec<String> = found
         .stopped
         .iter()

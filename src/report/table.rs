@@ -599,7 +599,7 @@ pub fn render(rows: &[Row], format: &str, arguments: &serde_json::Value) -> Resu
         }
         "md" => {
             let mut out = String::from(
-                "| act | p | n | m | density | lower | lower by | upper | upper by | ratio | kappa | certified | crossover |\n|---|---|---|---|---|---|---|---|---|---|---|---|---|\n",
+                "| act | p | n | m | density | lower | lower by | upper | upper by | ratio | kappa | certified (1e-9) | crossover |\n|---|---|---|---|---|---|---|---|---|---|---|---|---|\n",
             );
             for r in rows {
                 out += &format!(
@@ -617,10 +617,12 @@ pub fn render(rows: &[Row], format: &str, arguments: &serde_json::Value) -> Resu
                     r.get("upper_by"),
                     r.get("ratio"),
                     r.get("kappa"),
-                    if r.get("certified") == "true" {
-                        "yes"
-                    } else {
+                    if r.get("certified") != "true" {
                         ""
+                    } else if r.get("lower") == r.get("upper") {
+                        "exact"
+                    } else {
+                        "yes"
                     },
                     r.get("crossover"),
                 );
