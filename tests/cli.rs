@@ -260,6 +260,21 @@ fn bad_inputs_are_refused_cleanly() {
     );
 }
 
+fn all_lower(v: &serde_json::Value) -> Vec<(String, String)> {
+    v["all"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|e| e["kind"] == "lower")
+        .map(|e| {
+            (
+                e["name"].as_str().unwrap_or("").to_string(),
+                e["value"].as_str().unwrap_or("").to_string(),
+            )
+        })
+        .collect()
+}
+
 #[test]
 fn bounds_json_has_the_documented_shape() {
     let out = bin()
@@ -298,7 +313,15 @@ fn bounds_json_has_the_documented_shape() {
     );
     let dens = &v["at_density"];
     assert!(dens["ratio"].as_f64().unwrap() > 1.0);
-    assert_eq!(dens["lower"]["value"], "3267/2000000");
+    // Single support plus floor: s (1-s)^2 (1/6) + e 3 s (1 - (1-s)^2) at s = 1/100 with the
+    // certified floor e = 15272409/10^10 (computed by hand with Python fractions); the plain
+    // lift of Theorem 1 alone, 3267/2000000, is below it.
+    assert_eq!(dens["lower"]["value"], "16344117628173/10000000000000000");
+    assert!(
+        all_lower(&v)
+            .iter()
+            .any(|(name, value)| name == "theorem1" && value == "3267/2000000")
+    );
     let all = v["all"].as_array().unwrap();
     assert!(
         all.iter()
@@ -575,7 +598,10 @@ fn check_refuses_hostile_files() {
         (good.replace("\"0\"]", "\"1/0\"]"), "zero denominator"),
         (good.replace("\"n\":6", "\"n\":0"), "n (features)"),
         (good.replace("\"m\":3", "\"m\":1"), "m >= 2"),
-        (good.replace("\"p\":2", "\"p\":-2"), "nonnegative integer"),
+        (
+            good.replace("\"p\":2", "\"p\":-2"),
+            "\"p\" must be an integer",
+        ),
         (good.replace(",\"lower\":\"1/2\"", ""), "lower"),
         (good.replace("\"0\"]", "\"-1/3\"]"), "negative"),
     ];

@@ -236,6 +236,10 @@ fn entry_json(e: &Entry, at: &str) -> serde_json::Value {
         "value": fmt_exact(&e.value.value),
         "float": e.value.value.to_f64(),
         "at": at,
+        "scope": crate::bounds::registry()
+            .iter()
+            .find(|b| b.name() == e.name)
+            .map(|b| b.scope().describe()),
     })
 }
 

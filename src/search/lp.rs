@@ -230,6 +230,33 @@ pub fn certify(st: &Setting, degree: usize) -> Result<Certificate> {
             "the LP bound needs m >= 2 (in R^1 every cosine is +-1)",
         ));
     }
+    // Closed-form cases need no LP: where a construction attains the self bound `n (mu_2 - c_p)`
+    // (orthogonal columns for n <= m; antipodal pairs for the rectified activation, n <= 2m) the
+    // certificate q = 0 is optimal, and for the power activation with p = 1 Theorem 1's q = f is
+    // attained (principal subspace). The kernel still verifies it.
+    let (act, p) = (st.model.act, st.model.p);
+    let trivial = match act {
+        Activation::Power if p == 1 && degree >= 2 => {
+            let mut c = crate::kernel::gegenbauer::even_power_coefficients(st.m, p);
+            c.resize(degree + 1, q(0, 1));
+            Some(c)
+        }
+        Activation::Power if st.n <= st.m => Some(vec![q(0, 1); degree + 1]),
+        Activation::Rect if st.n <= 2 * st.m => Some(vec![q(0, 1); degree + 1]),
+        _ => None,
+    };
+    if let Some(c) = trivial
+        && let Some(lower) = bound_from(st, &c)
+    {
+        let cert = Certificate {
+            setting: *st,
+            coefficients: c,
+            lower,
+        };
+        if verify(&cert).is_ok() {
+            return Ok(cert);
+        }
+    }
     let sol = solve_lp(st, degree)?;
     let mut candidates: Vec<Vec<BigRational>> = Vec::new();
     if st.model.act == Activation::Power && degree >= 2 * st.model.p as usize {
