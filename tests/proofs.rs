@@ -91,9 +91,9 @@ fn proofs_name_existing_code_and_tests() {
 #[test]
 fn the_checker_catches_a_missing_item() {
     let root = Path::new(env!("CARGO_MANIFEST_DIR"));
-    assert!(defines(root, "src/bounds.rs", "theorem1_first_order").is_ok());
+    assert!(defines(root, "src/kernel/closed_form.rs", "theorem1_first_order").is_ok());
     assert!(
-        defines(root, "src/bounds.rs", "theorem1_first").is_err(),
+        defines(root, "src/kernel/closed_form.rs", "theorem1_first").is_err(),
         "a prefix is not a name"
     );
     assert!(defines(root, "src/bounds.rs", "no_such_function").is_err());
