@@ -893,3 +893,67 @@ fn json_files_refuse_duplicate_keys_and_accept_a_bom() {
         .code(1)
         .stderr(predicate::str::contains("twice"));
 }
+
+#[test]
+fn rect_crossover_of_a_rounded_polygon_is_fast_and_unchanged() {
+    // Took 30-47 s before the integer support sum; the bracket is the old code's.
+    let start = std::time::Instant::now();
+    let out = timed()
+        .args([
+            "bounds", "--act", "rect", "--p", "3", "--values", "beta:2,3",
+        ])
+        .args(["--n", "6", "--m", "2", "--json"])
+        .output()
+        .unwrap();
+    assert!(out.status.success(), "{out:?}");
+    assert!(start.elapsed().as_secs() < 10, "took {:?}", start.elapsed());
+    let v: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(
+        v["crossover"]["bracket"],
+        serde_json::json!(["72896029625/549755813888", "145792059251/1099511627776"])
+    );
+    assert_eq!(v["crossover"]["by"], "regular-polygon-r2 (N=6)");
+}
+
+#[test]
+fn costly_exact_rect_losses_are_refused_and_said() {
+    // Eight coupled features with beta:8,8 values: the exact support sum would take ~20 s.
+    let start = std::time::Instant::now();
+    timed()
+        .args([
+            "bounds", "--act", "rect", "--p", "3", "--values", "beta:8,8",
+        ])
+        .args(["--n", "8", "--m", "2"])
+        .assert()
+        .success()
+        .stdout(predicate::str::contains(
+            "the crossover density is not located",
+        ))
+        .stdout(predicate::str::contains("above the limit"));
+    assert!(start.elapsed().as_secs() < 10, "took {:?}", start.elapsed());
+    let cols: Vec<(f64, f64)> = (0..8)
+        .map(|i| {
+            let t = std::f64::consts::PI * i as f64 / 8.0;
+            (t.cos(), t.sin())
+        })
+        .collect();
+    let row = |f: fn(&(f64, f64)) -> f64| {
+        cols.iter()
+            .map(|c| format!("\"{}/1024\"", (f(c) * 1024.0).round()))
+            .collect::<Vec<_>>()
+            .join(",")
+    };
+    let f = weights_file(&format!(
+        r#"{{"W": [[{}], [{}]]}}"#,
+        row(|c| c.0),
+        row(|c| c.1)
+    ));
+    timed()
+        .args(["loss", "--act", "rect", "--p", "3", "--values", "beta:8,8"])
+        .args(["--density", "1/3", "--samples", "1000", "--weights"])
+        .arg(&f.0)
+        .assert()
+        .success()
+        .stdout(predicate::str::contains("no exact loss: "))
+        .stdout(predicate::str::contains("loss estimate"));
+}

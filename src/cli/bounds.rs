@@ -32,6 +32,11 @@ pub fn bounds_command(args: &BoundsArgs) -> Result<String> {
     });
     let dens = dens.transpose()?;
     let cross = crate::bounds::crossover(&st, &first);
+    let skipped = if density.is_some() {
+        crate::bounds::skipped_at_density(&st)
+    } else {
+        Vec::new()
+    };
     let c_p = crate::bounds::c_p(&model);
     let kap = crate::kernel::gegenbauer::kappa(st.m, model.p);
     if args.json {
@@ -50,6 +55,7 @@ pub fn bounds_command(args: &BoundsArgs) -> Result<String> {
         if let (Some(d), Some((entries, best))) = (&density, &dens) {
             let mut b = best_json(best);
             b["density"] = exact_json(&d.0);
+            b["skipped"] = json!(skipped);
             obj.insert("at_density".into(), b);
             all.extend(entries.iter().map(|e| entry_json(e, &fmt_exact(&d.0))));
         }
@@ -64,6 +70,7 @@ pub fn bounds_command(args: &BoundsArgs) -> Result<String> {
                     "construction_first_order": fmt_exact(&c.construction),
                     "bracket": c.bracket.as_ref().map(|(lo, hi)| vec![fmt_exact(lo), fmt_exact(hi)]),
                     "float": c.bracket.as_ref().map(|(lo, hi)| (lo.to_f64() + hi.to_f64()) / 2.0),
+                    "skipped": c.skipped,
                 }),
             },
         );
@@ -128,6 +135,9 @@ pub fn bounds_command(args: &BoundsArgs) -> Result<String> {
     if let (Some(d), Some((entries, best))) = (&density, &dens) {
         out += &format!("\nat density s = {}:\n", exact_text(&d.0));
         out += &table(entries);
+        for why in &skipped {
+            out += &format!("  skipped (no exact loss): {why}\n");
+        }
         out += &summary(best);
     }
     match &cross {
@@ -138,14 +148,17 @@ pub fn bounds_command(args: &BoundsArgs) -> Result<String> {
                 fmt_decimal_exact(&c.construction),
                 fmt_decimal_exact(&c.orthogonal)
             );
-            out += &match &c.bracket {
-                Some((lo, hi)) => format!(
+            out += &match (&c.bracket, &c.skipped) {
+                (_, Some(why)) => format!("  the crossover density is not located: {why}\n"),
+                (Some((lo, hi)), None) => format!(
                     "  it beats every orthogonal W for densities below s* in ({}, {}]  (s* ≈ {})\n",
                     fmt_exact(lo),
                     fmt_exact(hi),
                     fmt_decimal_exact(lo)
                 ),
-                None => "  and beats every orthogonal W at all densities in (0, 1]\n".into(),
+                (None, None) => {
+                    "  and beats every orthogonal W at all densities in (0, 1]\n".into()
+                }
             };
         }
         None => {

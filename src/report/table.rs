@@ -308,6 +308,7 @@ pub fn compute(spec: &Spec, optimize: bool) -> Result<(Row, serde_json::Value)> 
     let by = |e: &bounds::Entry| e.value.detail.clone().unwrap_or_else(|| e.name.to_string());
     let cross = bounds::crossover(&st, &first).map_or("-".to_string(), |c| match c.bracket {
         Some((lo, hi)) => fmt_decimal_exact(&((lo + hi) / BigRational::from_integer(2.into()))),
+        None if c.skipped.is_some() => "skipped".to_string(),
         None => "none".to_string(),
     });
     let (lo, up) = (&best.lower.value.value, &best.upper.value.value);
