@@ -22,8 +22,11 @@ pub fn bounds_command(args: &BoundsArgs) -> Result<String> {
     let density = args
         .density
         .as_deref()
-        .map(|d| Density::parse(Some(d), None))
+        .map(|d| Density::parse_option("--density", d))
         .transpose()?;
+    if let (Some(text), Some(d)) = (&args.density, &density) {
+        warn_if_underflows("--density", text, &d.0);
+    }
     let first = crate::bounds::first_order_entries(&st);
     let best_first = crate::bounds::best_of(&first)?;
     let dens = density.as_ref().map(|d| {

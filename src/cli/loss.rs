@@ -33,6 +33,11 @@ pub struct LossArgs {
 pub fn loss_command(args: &LossArgs) -> Result<String> {
     let model = args.model.model()?;
     let density = Density::parse(args.density.as_deref(), args.sparsity.as_deref())?;
+    match (&args.density, &args.sparsity) {
+        (Some(d), _) => warn_if_underflows("--density", d, &density.0),
+        (None, Some(sp)) => warn_if_underflows("--sparsity", sp, &density.0),
+        (None, None) => {}
+    }
     if args.samples > MAX_SAMPLES {
         return Err(Error::too_large(format!(
             "--samples {} is above the limit {MAX_SAMPLES}",

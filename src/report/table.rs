@@ -214,12 +214,13 @@ pub fn parse_list(text: &str, what: &str, max: usize) -> Result<Vec<usize>> {
 pub fn parse_densities(text: &str) -> Result<Vec<Option<BigRational>>> {
     text.split(',')
         .map(|d| {
-            let q = crate::kernel::arith::parse_rational(d)
-                .map_err(|e| Error::input(format!("--density: {e}")))?;
+            let q = crate::kernel::arith::parse_rational(d).map_err(|e| {
+                Error::input(format!("--density {}: {e}", crate::kernel::model::shown(d)))
+            })?;
             if num_traits::Zero::is_zero(&q) {
                 Ok(None)
             } else {
-                Density::new(q).map(|d| Some(d.0))
+                Density::parse_option("--density", d).map(|d| Some(d.0))
             }
         })
         .collect()
