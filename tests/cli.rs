@@ -1165,3 +1165,31 @@ fn a_density_below_f64_warns_and_still_computes_exactly() {
         .code(0)
         .stderr(predicate::str::is_empty());
 }
+
+#[test]
+fn power_p1_lp_is_fast() {
+    // q = f on all of [-1, 1]: every fine point was added to the LP grid (8.5 s; fuzz timeout).
+    let start = std::time::Instant::now();
+    timed()
+        .args([
+            "bounds", "--act", "power", "--p", "1", "--n", "3", "--m", "2",
+        ])
+        .assert()
+        .success()
+        .stdout(predicate::str::contains("the optimum is certified"));
+    assert!(start.elapsed().as_secs() < 5, "took {:?}", start.elapsed());
+}
+
+#[test]
+fn table_ratio_with_a_zero_lower_bound_is_a_word() {
+    // The ratio column printed "inf" (fuzz: a non-finite token as a value).
+    let out = timed()
+        .args(["table", "--act", "rect", "--p", "1", "--n", "3", "--m", "2"])
+        .args(["--density", "1/2", "--format", "csv"])
+        .output()
+        .unwrap();
+    assert!(out.status.success(), "{out:?}");
+    let text = String::from_utf8_lossy(&out.stdout);
+    assert!(text.contains(",infinite,"), "{text}");
+    assert!(!text.split(',').any(|t| t == "inf"), "{text}");
+}

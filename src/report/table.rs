@@ -315,7 +315,7 @@ pub fn compute(spec: &Spec, optimize: bool) -> Result<(Row, serde_json::Value)> 
     let (lo, up) = (&best.lower.value.value, &best.upper.value.value);
     let ratio = best
         .ratio()
-        .map_or("inf".to_string(), |r| format!("{r:.12}"));
+        .map_or("infinite".to_string(), |r| format!("{r:.12}"));
     let kap = kappa(spec.m, spec.p).to_string();
     let mut cols: Vec<String> = spec.key().split(',').map(String::from).collect();
     cols.extend([
