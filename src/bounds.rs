@@ -283,7 +283,7 @@ fn float_loss(model: &Model, w: &Weights, s: f64) -> Option<f64> {
     let imp = imp.as_deref();
     match model.act {
         Activation::Power => Some(power_loss::<f64>(model, &g, None, imp, &s)),
-        Activation::Rect => oracle_applies(&g).then(|| {
+        Activation::Rect => oracle_applies(model, &g).then(|| {
             oracle_polynomial(model, &g, None, imp)
                 .ok()
                 .map(|p| p.eval(&s))
@@ -368,7 +368,7 @@ impl Bound for ConstructionBound {
                 let lam = c.first_order_scale(&st.model);
                 // No exact loss for the rectified activation with too many coupled features.
                 if st.model.act == Activation::Rect
-                    && !oracle_applies(&c.witness(&st.model, st.n, st.m, &lam).w.gram())
+                    && !oracle_applies(&st.model, &c.witness(&st.model, st.n, st.m, &lam).w.gram())
                 {
                     return None;
                 }
@@ -397,6 +397,26 @@ impl Bound for ConstructionBound {
             .min_by(|a, b| a.value.cmp(&b.value))
     }
 }
+
+/// The construction candidates with no exact loss at a density (rectified, refused by the
+/// exact support sum), each as `name: why`: they are left out of [`density_entries`], and
+/// whoever prints those entries says so.
+pub fn skipped_at_density(st: &Setting) -> Vec<String> {
+    if st.model.act != Activation::Rect {
+        return Vec::new();
+    }
+    Family::ALL
+        .iter()
+        .flat_map(|&f| ConstructionBound(f).candidates(st))
+        .filter_map(|c| {
+            let lam = c.first_order_scale(&st.model);
+            let g = c.witness(&st.model, st.n, st.m, &lam).w.gram();
+            crate::kernel::oracle::oracle_refusal(&st.model, &g)
+                .map(|why| format!("{}: {why}", c.name))
+        })
+        .collect()
+}
+
 
 /// The trivial lower bound `L >= 0` (an expectation of squares), for every question: it keeps
 /// a lower bound in every table row, also where nothing better is proved.
@@ -780,6 +800,9 @@ pub struct Crossover {
     /// `L(W_U; s) = O(s)`: below it `W_U` beats every orthogonal `W`. `None`: it beats them on all
     /// of `(0, 1]`.
     pub bracket: Option<(BigRational, BigRational)>,
+    /// Why the crossover density was not located (then `bracket` is `None` and says nothing):
+    /// e.g. the exact rectified loss of the witness is refused as too costly.
+    pub skipped: Option<String>,
 }
 
 /// The crossover density of the best superposing construction, located exactly (Sturm), when a
@@ -795,14 +818,20 @@ pub fn crossover(st: &Setting, first: &[Entry]) -> Option<Crossover> {
     }
     let w = best.value.witness.as_ref()?;
     let poly = match st.model.act {
-        Activation::Power => power_loss_polynomial(&st.model, w).ok()?,
-        Activation::Rect => oracle_polynomial(&st.model, &w.w.gram(), None, None).ok()?,
+        Activation::Power => power_loss_polynomial(&st.model, w),
+        Activation::Rect => oracle_polynomial(&st.model, &w.w.gram(), None, None),
     };
-    // D(s) = (O(s) - U(s)) / s = ortho - U_1 - U_2 s - ...; D(0) > 0.
-    let mut d = crate::kernel::arith::Poly(poly.0.iter().skip(1).map(|c| -c.clone()).collect());
-    d.0[0] += &ortho;
-    let width = q(1, 1_000_000_000_000);
-    let bracket = smallest_root(&d.0, &q(0, 1), &q(1, 1), &width).ok()?;
+    let located = poly.and_then(|poly| {
+        // D(s) = (O(s) - U(s)) / s = ortho - U_1 - U_2 s - ...; D(0) > 0.
+        let mut d = crate::kernel::arith::Poly(poly.0.iter().skip(1).map(|c| -c.clone()).collect());
+        d.0[0] += &ortho;
+        let width = q(1, 1_000_000_000_000);
+        smallest_root(&d.0, &q(0, 1), &q(1, 1), &width).map_err(Error::input)
+    });
+    let (bracket, skipped) = match located {
+        Ok(bracket) => (bracket, None),
+        Err(e) => (None, Some(e.to_string())),
+    };
     Some(Crossover {
         by: best
             .value
@@ -812,5 +841,6 @@ pub fn crossover(st: &Setting, first: &[Entry]) -> Option<Crossover> {
         orthogonal: ortho,
         construction: best.value.value.clone(),
         bracket,
+        skipped,
     })
 }

@@ -38,6 +38,8 @@ pub struct LossReport {
     pub first_order: BigRational,
     /// The Monte Carlo estimate (rect beyond the exact route, or on request).
     pub estimate: Option<crate::search::montecarlo::Estimate>,
+    /// Why there is no exact loss (rect beyond the exact route).
+    pub no_exact: Option<String>,
 }
 
 /// Evaluates the loss of `weights` at density `s`: exact wherever possible, else estimated.
@@ -50,6 +52,7 @@ pub fn evaluate(
     let gram = weights.w.gram();
     let bias = weights.bias.as_deref();
     let importance = weights.importance.as_deref();
+    let mut no_exact = None;
     let (exact, polynomial, first_order) = match model.act {
         Activation::Power => {
             let poly = power_loss_polynomial(model, weights)?;
@@ -62,12 +65,16 @@ pub fn evaluate(
         Activation::Rect => {
             let first =
                 crate::kernel::oracle::first_order_by_supports(model, &gram, bias, importance);
-            if crate::kernel::oracle::oracle_applies(&gram) {
-                let poly =
-                    crate::kernel::oracle::oracle_polynomial(model, &gram, bias, importance)?;
-                (Some(poly.eval(s)), Some(poly), first)
-            } else {
-                (None, None, first)
+            match crate::kernel::oracle::oracle_refusal(model, &gram) {
+                None => {
+                    let poly =
+                        crate::kernel::oracle::oracle_polynomial(model, &gram, bias, importance)?;
+                    (Some(poly.eval(s)), Some(poly), first)
+                }
+                Some(why) => {
+                    no_exact = Some(why);
+                    (None, None, first)
+                }
             }
         }
     };
@@ -106,5 +113,6 @@ pub fn evaluate(
         polynomial,
         first_order,
         estimate,
+        no_exact,
     })
 }

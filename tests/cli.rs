@@ -165,7 +165,7 @@ fn bad_inputs_are_refused_cleanly() {
     refused(
         &["loss", "--act", "power", "--p", "2", "--sparsity", "1"],
         ok,
-        "outside",
+        "--sparsity 1: the sparsity must be in [0, 1)",
     );
     refused(&["loss", "--act", "power", "--p", "2"], ok, "--density");
     refused(
@@ -598,10 +598,7 @@ fn check_refuses_hostile_files() {
         (good.replace("\"0\"]", "\"1/0\"]"), "zero denominator"),
         (good.replace("\"n\":6", "\"n\":0"), "n (features)"),
         (good.replace("\"m\":3", "\"m\":1"), "m >= 2"),
-        (
-            good.replace("\"p\":2", "\"p\":-2"),
-            "\"p\" must be an integer",
-        ),
+        (good.replace("\"p\":2", "\"p\":-2"), "integer in 1..=16"),
         (good.replace(",\"lower\":\"1/2\"", ""), "lower"),
         (good.replace("\"0\"]", "\"-1/3\"]"), "negative"),
     ];
@@ -918,4 +915,304 @@ fn json_files_refuse_duplicate_keys_and_accept_a_bom() {
         .assert()
         .code(1)
         .stderr(predicate::str::contains("twice"));
+}
+
+#[test]
+fn rect_crossover_of_a_rounded_polygon_is_fast_and_unchanged() {
+    // Took 30-47 s before the integer support sum; the bracket is the old code's.
+    let start = std::time::Instant::now();
+    let out = timed()
+        .args([
+            "bounds", "--act", "rect", "--p", "3", "--values", "beta:2,3",
+        ])
+        .args(["--n", "6", "--m", "2", "--json"])
+        .output()
+        .unwrap();
+    assert!(out.status.success(), "{out:?}");
+    assert!(start.elapsed().as_secs() < 10, "took {:?}", start.elapsed());
+    let v: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(
+        v["crossover"]["bracket"],
+        serde_json::json!(["72896029625/549755813888", "145792059251/1099511627776"])
+    );
+    assert_eq!(v["crossover"]["by"], "regular-polygon-r2 (N=6)");
+}
+
+#[test]
+fn costly_exact_rect_losses_are_refused_and_said() {
+    // Eight coupled features with beta:8,8 values: the exact support sum would take ~20 s.
+    let start = std::time::Instant::now();
+    timed()
+        .args([
+            "bounds", "--act", "rect", "--p", "3", "--values", "beta:8,8",
+        ])
+        .args(["--n", "8", "--m", "2"])
+        .assert()
+        .success()
+        .stdout(predicate::str::contains(
+            "the crossover density is not located",
+        ))
+        .stdout(predicate::str::contains("above the limit"));
+    assert!(start.elapsed().as_secs() < 10, "took {:?}", start.elapsed());
+    let cols: Vec<(f64, f64)> = (0..8)
+        .map(|i| {
+            let t = std::f64::consts::PI * i as f64 / 8.0;
+            (t.cos(), t.sin())
+        })
+        .collect();
+    let row = |f: fn(&(f64, f64)) -> f64| {
+        cols.iter()
+            .map(|c| format!("\"{}/1024\"", (f(c) * 1024.0).round()))
+            .collect::<Vec<_>>()
+            .join(",")
+    };
+    let f = weights_file(&format!(
+        r#"{{"W": [[{}], [{}]]}}"#,
+        row(|c| c.0),
+        row(|c| c.1)
+    ));
+    timed()
+        .args(["loss", "--act", "rect", "--p", "3", "--values", "beta:8,8"])
+        .args(["--density", "1/3", "--samples", "1000", "--weights"])
+        .arg(&f.0)
+        .assert()
+        .success()
+        .stdout(predicate::str::contains("no exact loss: "))
+        .stdout(predicate::str::contains("loss estimate"));
+}
+
+/// Every density error names the option and the text given.
+#[test]
+fn density_errors_name_the_option() {
+    let ok = Some(EXAMPLE);
+    let model = ["--act", "power", "--p", "2"];
+    let sizes = ["--n", "3", "--m", "2"];
+    for (d, why) in [
+        ("2", "--density 2: the density must be in (0, 1]"),
+        ("0", "--density 0: the density must be in (0, 1]"),
+        ("-1/2", "--density -1/2: the density must be in (0, 1]"),
+        ("abc", "--density abc: "),
+        ("1/0", "--density 1/0: zero denominator"),
+    ] {
+        let loss: Vec<&str> = ["loss"]
+            .into_iter()
+            .chain(model)
+            .chain(["--density", d])
+            .collect();
+        refused(&loss, ok, why);
+        for cmd in ["bounds", "optimize"] {
+            let args: Vec<&str> = [cmd]
+                .into_iter()
+                .chain(model)
+                .chain(sizes)
+                .chain(["--density", d])
+                .collect();
+            refused(&args, None, why);
+        }
+        let out = std::env::temp_dir().join("superbound-never-written.svg");
+        let out = out.to_str().unwrap();
+        if d != "0" {
+            refused(&["table", "--density", &format!("0,{d}")], None, why);
+        }
+        let from = why.replacen("--density", "--from", 1);
+        let plot: Vec<&str> = ["plot"]
+            .into_iter()
+            .chain(model)
+            .chain(sizes)
+            .chain(["--from", d, "--out", out])
+            .collect();
+        refused(&plot, None, &from);
+    }
+    for (sp, why) in [
+        ("1", "--sparsity 1: the sparsity must be in [0, 1)"),
+        ("-1", "--sparsity -1: the sparsity must be in [0, 1)"),
+        ("x", "--sparsity x: "),
+    ] {
+        let loss: Vec<&str> = ["loss"]
+            .into_iter()
+            .chain(model)
+            .chain(["--sparsity", sp])
+            .collect();
+        refused(&loss, ok, why);
+    }
+    // A long or multi-line text is quoted and cut: the message stays one line.
+    let long = format!("1\n{}", "9".repeat(100));
+    let loss: Vec<&str> = ["loss"]
+        .into_iter()
+        .chain(model)
+        .chain(["--density", &long])
+        .collect();
+    refused(&loss, ok, "--density \"1\\n999");
+}
+
+#[test]
+fn plot_validates_its_range_up_front() {
+    let out = std::env::temp_dir().join(format!("superbound-range-{}.svg", std::process::id()));
+    let out = out.to_str().unwrap();
+    let base = [
+        "plot", "--act", "power", "--p", "2", "--n", "3", "--m", "2", "--out", out,
+    ];
+    let with = |extra: &[&str]| -> Vec<String> {
+        base.iter().chain(extra).map(|s| s.to_string()).collect()
+    };
+    for (extra, why) in [
+        (&["--to", "2"][..], "--to 2: the density must be in (0, 1]"),
+        (&["--to", "0"][..], "--to 0: the density must be in (0, 1]"),
+        (&["--to", "junk"][..], "--to junk: "),
+        (
+            &["--from", "-1"][..],
+            "--from -1: the density must be in (0, 1]",
+        ),
+        (
+            &["--from", "1/2", "--to", "1/2"][..],
+            "--from 1/2 must be below --to 1/2",
+        ),
+        (
+            &["--from", "1/2", "--to", "1/4"][..],
+            "--from 1/2 must be below --to 1/4",
+        ),
+        (
+            &["--from", "1e-400"][..],
+            "--from 1e-400: below the smallest normal f64",
+        ),
+        (
+            &["--points", "1"][..],
+            "--points 1: must be between 2 and 200",
+        ),
+        (
+            &["--points", "0"][..],
+            "--points 0: must be between 2 and 200",
+        ),
+        (
+            &["--points", "201"][..],
+            "--points 201: must be between 2 and 200",
+        ),
+    ] {
+        let args = with(extra);
+        let args: Vec<&str> = args.iter().map(String::as_str).collect();
+        let start = std::time::Instant::now();
+        refused(&args, None, why);
+        assert!(
+            start.elapsed().as_secs() < 5,
+            "{extra:?}: {:?}",
+            start.elapsed()
+        );
+    }
+    assert!(!std::path::Path::new(out).exists());
+}
+
+#[test]
+fn a_density_below_f64_warns_and_still_computes_exactly() {
+    let warning = "superbound: warning: --density 1e-400: positive but below the smallest f64";
+    let f = weights_file(EXAMPLE);
+    let out = timed()
+        .args([
+            "loss",
+            "--act",
+            "power",
+            "--p",
+            "2",
+            "--density",
+            "1e-400",
+            "--weights",
+        ])
+        .arg(&f.0)
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(0), "{out:?}");
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(stderr.lines().count(), 1, "{stderr}");
+    assert!(stderr.starts_with(warning), "{stderr}");
+    assert!(String::from_utf8_lossy(&out.stdout).contains("density s = 1/1"));
+    for args in [
+        &[
+            "bounds", "--act", "rect", "--p", "1", "--n", "3", "--m", "2",
+        ][..],
+        &[
+            "optimize",
+            "--act",
+            "power",
+            "--p",
+            "1",
+            "--n",
+            "3",
+            "--m",
+            "2",
+            "--restarts",
+            "1",
+        ][..],
+    ] {
+        timed()
+            .args(args)
+            .args(["--density", "1e-400"])
+            .assert()
+            .code(0)
+            .stderr(predicate::str::starts_with(warning));
+    }
+    timed()
+        .args([
+            "table", "--act", "power", "--p", "1", "--n", "2", "--m", "2",
+        ])
+        .args(["--density", "0,1e-400", "--format", "csv"])
+        .assert()
+        .code(0)
+        .stderr(predicate::str::contains(warning));
+    timed()
+        .args([
+            "loss",
+            "--act",
+            "power",
+            "--p",
+            "2",
+            "--sparsity",
+            "1",
+            "--weights",
+        ])
+        .arg(&f.0)
+        .assert()
+        .code(1);
+    // A normal small density: no warning.
+    timed()
+        .args([
+            "loss",
+            "--act",
+            "power",
+            "--p",
+            "2",
+            "--density",
+            "1e-300",
+            "--weights",
+        ])
+        .arg(&f.0)
+        .assert()
+        .code(0)
+        .stderr(predicate::str::is_empty());
+}
+
+#[test]
+fn power_p1_lp_is_fast() {
+    // q = f on all of [-1, 1]: every fine point was added to the LP grid (8.5 s; fuzz timeout).
+    let start = std::time::Instant::now();
+    timed()
+        .args([
+            "bounds", "--act", "power", "--p", "1", "--n", "3", "--m", "2",
+        ])
+        .assert()
+        .success()
+        .stdout(predicate::str::contains("the optimum is certified"));
+    assert!(start.elapsed().as_secs() < 5, "took {:?}", start.elapsed());
+}
+
+#[test]
+fn table_ratio_with_a_zero_lower_bound_is_a_word() {
+    // The ratio column printed "inf" (fuzz: a non-finite token as a value).
+    let out = timed()
+        .args(["table", "--act", "rect", "--p", "1", "--n", "3", "--m", "2"])
+        .args(["--density", "1/2", "--format", "csv"])
+        .output()
+        .unwrap();
+    assert!(out.status.success(), "{out:?}");
+    let text = String::from_utf8_lossy(&out.stdout);
+    assert!(text.contains(",infinite,"), "{text}");
+    assert!(!text.split(',').any(|t| t == "inf"), "{text}");
 }

@@ -30,6 +30,14 @@ pub fn bounds_command(args: &BoundsArgs) -> Result<String> {
     let density = (args.density.is_some() || args.sparsity.is_some())
         .then(|| Density::parse(args.density.as_deref(), args.sparsity.as_deref()))
         .transpose()?;
+    if let Some(d) = &density {
+        let (option, text) = match (&args.density, &args.sparsity) {
+            (Some(t), _) => ("--density", t.as_str()),
+            (None, Some(t)) => ("--sparsity", t.as_str()),
+            _ => ("--density", ""),
+        };
+        warn_if_underflows(option, text, &d.0);
+    }
     let query = crate::bounds::Query {
         setting: st,
         bias: args.bias,
@@ -46,6 +54,11 @@ pub fn bounds_command(args: &BoundsArgs) -> Result<String> {
     let cross = (query == crate::bounds::Query::plain(st))
         .then(|| crate::bounds::crossover(&st, &first))
         .flatten();
+    let skipped = if density.is_some() {
+        crate::bounds::skipped_at_density(&st)
+    } else {
+        Vec::new()
+    };
     let c_p = crate::bounds::c_p(&model);
     let kap = crate::kernel::gegenbauer::kappa(st.m, model.p);
     if args.json {
@@ -75,6 +88,7 @@ pub fn bounds_command(args: &BoundsArgs) -> Result<String> {
         if let (Some(d), Some((entries, best))) = (&density, &dens) {
             let mut b = best_json(best);
             b["density"] = exact_json(&d.0);
+            b["skipped"] = json!(skipped);
             obj.insert("at_density".into(), b);
             all.extend(entries.iter().map(|e| entry_json(e, &fmt_exact(&d.0))));
         }
@@ -89,6 +103,7 @@ pub fn bounds_command(args: &BoundsArgs) -> Result<String> {
                     "construction_first_order": fmt_exact(&c.construction),
                     "bracket": c.bracket.as_ref().map(|(lo, hi)| vec![fmt_exact(lo), fmt_exact(hi)]),
                     "float": c.bracket.as_ref().map(|(lo, hi)| (lo.to_f64() + hi.to_f64()) / 2.0),
+                    "skipped": c.skipped,
                 }),
             },
         );
@@ -154,6 +169,9 @@ pub fn bounds_command(args: &BoundsArgs) -> Result<String> {
     if let (Some(d), Some((entries, best))) = (&density, &dens) {
         out += &format!("\nat density s = {}:\n", exact_text(&d.0));
         out += &table(entries);
+        for why in &skipped {
+            out += &format!("  skipped (no exact loss): {why}\n");
+        }
         out += &summary(best);
     }
     match &cross {
@@ -164,14 +182,17 @@ pub fn bounds_command(args: &BoundsArgs) -> Result<String> {
                 fmt_decimal_exact(&c.construction),
                 fmt_decimal_exact(&c.orthogonal)
             );
-            out += &match &c.bracket {
-                Some((lo, hi)) => format!(
+            out += &match (&c.bracket, &c.skipped) {
+                (_, Some(why)) => format!("  the crossover density is not located: {why}\n"),
+                (Some((lo, hi)), None) => format!(
                     "  it beats every orthogonal W for densities below s* in ({}, {}]  (s* ≈ {})\n",
                     fmt_exact(lo),
                     fmt_exact(hi),
                     fmt_decimal_exact(lo)
                 ),
-                None => "  and beats every orthogonal W at all densities in (0, 1]\n".into(),
+                (None, None) => {
+                    "  and beats every orthogonal W at all densities in (0, 1]\n".into()
+                }
             };
         }
         None => {

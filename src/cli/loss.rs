@@ -33,6 +33,11 @@ pub struct LossArgs {
 pub fn loss_command(args: &LossArgs) -> Result<String> {
     let model = args.model.model()?;
     let density = Density::parse(args.density.as_deref(), args.sparsity.as_deref())?;
+    match (&args.density, &args.sparsity) {
+        (Some(d), _) => warn_if_underflows("--density", d, &density.0),
+        (None, Some(sp)) => warn_if_underflows("--sparsity", sp, &density.0),
+        (None, None) => {}
+    }
     if args.samples > MAX_SAMPLES {
         return Err(Error::too_large(format!(
             "--samples {} is above the limit {MAX_SAMPLES}",
@@ -100,6 +105,9 @@ pub fn loss_command(args: &LossArgs) -> Result<String> {
             obj.insert("first_order".into(), serde_json::Value::Null);
             obj.insert("s1_coefficient".into(), exact_json(&report.first_order));
         }
+        if let Some(why) = &report.no_exact {
+            obj.insert("no_exact_loss".into(), json!(why));
+        }
         if let Some(est) = &report.estimate {
             obj.insert("loss_estimate".into(), json!(est.mean));
             obj.insert("std_error".into(), json!(est.std_error));
@@ -124,6 +132,9 @@ pub fn loss_command(args: &LossArgs) -> Result<String> {
     );
     if let Some(l) = &report.exact {
         out += &format!("loss L(W; s) = {}\n", exact_text(l));
+    }
+    if let Some(why) = &report.no_exact {
+        out += &format!("no exact loss: {why}\n");
     }
     if let Some(est) = &report.estimate {
         out += &format!(

@@ -174,6 +174,19 @@ pub fn run(cli: Cli) -> Result<String> {
     }
 }
 
+/// Warns on stderr (one line; the command goes on) when a positive density given to `option`
+/// as `text` rounds to 0 in `f64`: its exact values are right, but whatever runs in floating
+/// point (tuning a witness's scale, the optimiser, Monte Carlo) sees `s = 0`.
+fn warn_if_underflows(option: &str, text: &str, s: &BigRational) {
+    if s.to_f64() == 0.0 {
+        eprintln!(
+            "superbound: warning: {option} {}: positive but below the smallest f64 (it rounds to \
+             0): exact values use it exactly, but f64 tuning and optimisation see 0",
+            crate::kernel::model::shown(text)
+        );
+    }
+}
+
 /// An exact value as `{"value": "a/b", "float": x}` parts.
 pub fn exact_json(q: &BigRational) -> serde_json::Value {
     json!(fmt_exact(q))

@@ -47,7 +47,11 @@ pub fn optimize_command(args: &OptimizeArgs) -> Result<String> {
     let model = args.model.model()?;
     let st = Setting::new(model, args.size.n, args.size.m)?;
     let objective = match (&args.density, args.first_order) {
-        (Some(d), false) => Objective::Density(Density::parse(Some(d), None)?.0),
+        (Some(d), false) => {
+            let s = Density::parse_option("--density", d)?.0;
+            warn_if_underflows("--density", d, &s);
+            Objective::Density(s)
+        }
         (None, true) => Objective::FirstOrder,
         _ => return Err(Error::input("give --first-order or --density R")),
     };

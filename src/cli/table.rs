@@ -76,7 +76,15 @@ pub fn table_command(args: &TableArgs) -> Result<String> {
         ps: ps.into_iter().map(|p| p as u32).collect(),
         ns,
         ms,
-        densities: parse_densities(&args.density)?,
+        densities: {
+            let ds = parse_densities(&args.density)?;
+            for (text, d) in args.density.split(',').zip(&ds) {
+                if let Some(d) = d {
+                    warn_if_underflows("--density", text.trim(), d);
+                }
+            }
+            ds
+        },
         values,
     };
     let shard_spec = args.shard.as_deref().map(parse_shard).transpose()?;

@@ -382,7 +382,7 @@ pub fn exact_loss(model: &Model, w: &Weights, s: &BigRational) -> Option<BigRati
         Activation::Rect => {
             let g = w.w.gram();
             let (b, imp) = (w.bias.as_deref(), w.importance.as_deref());
-            oracle_applies(&g)
+            oracle_applies(model, &g)
                 .then(|| oracle_polynomial(model, &g, b, imp).ok().map(|p| p.eval(s)))?
         }
     }

@@ -210,24 +210,34 @@ impl Setting {
 pub struct Density(pub BigRational);
 
 impl Density {
-    /// From `--density R` (`R` in `(0, 1]`) or `--sparsity S` (`s = 1 - S`).
+    /// From `--density R` (`R` in `(0, 1]`) or `--sparsity S` (`s = 1 - S`). Every error names
+    /// the option and the text given, e.g. `--density 2: the density must be in (0, 1]`.
     pub fn parse(density: Option<&str>, sparsity: Option<&str>) -> Result<Self> {
-        let s = match (density, sparsity) {
-            (Some(d), None) => {
-                parse_rational(d).map_err(|e| Error::input(format!("--density: {e}")))?
-            }
+        match (density, sparsity) {
+            (Some(d), None) => Self::parse_option("--density", d),
             (None, Some(sp)) => {
-                BigRational::one()
-                    - parse_rational(sp).map_err(|e| Error::input(format!("--sparsity: {e}")))?
+                let shown = shown(sp);
+                let big_s = parse_rational(sp)
+                    .map_err(|e| Error::input(format!("--sparsity {shown}: {e}")))?;
+                Self::new(BigRational::one() - big_s).map_err(|_| {
+                    Error::input(format!(
+                        "--sparsity {shown}: the sparsity must be in [0, 1) (the density \
+                         s = 1 - S must be in (0, 1])"
+                    ))
+                })
             }
-            (Some(_), Some(_)) => {
-                return Err(Error::input(
-                    "give either --density or --sparsity, not both",
-                ));
-            }
-            (None, None) => return Err(Error::input("give --density R or --sparsity S")),
-        };
+            (Some(_), Some(_)) => Err(Error::input(
+                "give either --density or --sparsity, not both",
+            )),
+            (None, None) => Err(Error::input("give --density R or --sparsity S")),
+        }
+    }
+    /// A density given to the option `option` as `text`; errors name both.
+    pub fn parse_option(option: &str, text: &str) -> Result<Self> {
+        let shown = shown(text);
+        let s = parse_rational(text).map_err(|e| Error::input(format!("{option} {shown}: {e}")))?;
         Self::new(s)
+            .map_err(|_| Error::input(format!("{option} {shown}: the density must be in (0, 1]")))
     }
     pub fn new(s: BigRational) -> Result<Self> {
         if !s.positive() || s > BigRational::one() {
@@ -236,6 +246,20 @@ impl Density {
             )));
         }
         Ok(Density(s))
+    }
+}
+
+/// A user's text for an error line: as given when short and plain, else quoted (escaping line
+/// breaks and control characters) and cut to 40 characters.
+pub fn shown(text: &str) -> String {
+    if !text.is_empty() && text.len() <= 40 && text.chars().all(|c| c.is_ascii_graphic()) {
+        return text.to_string();
+    }
+    let cut: String = text.chars().take(40).collect();
+    if cut.len() < text.len() {
+        format!("{cut:?}...")
+    } else {
+        format!("{cut:?}")
     }
 }
 

@@ -163,6 +163,18 @@ fn exact_weight(density: &[BigRational], e: u32) -> Weight<BigRational> {
 /// terms are merged: `int_0^1 P(u) rho_q(c + a u) du =
 /// sum_j (-1)^j q!/((q+j+1)! a^{j+1}) (P^{(j)}(1) rho_{q+j+1}(c + a) - P^{(j)}(0) rho_{q+j+1}(c))`.
 pub fn expect_ramp<F: Scalar>(model: &Model, a: &[F], c: &F, q: u32, mono: &[u32]) -> F {
+    // Exact types take the integer route: the same formula over one common denominator, without
+    // a gcd per operation (the rationals of rounded witnesses run to thousands of bits).
+    if F::EXACT
+        && let (Some(ar), Some(cr)) = (
+            a.iter()
+                .map(Scalar::to_rational)
+                .collect::<Option<Vec<_>>>(),
+            c.to_rational(),
+        )
+    {
+        return F::from_rational(&expect_ramp_exact(model, &ar, &cr, q, mono));
+    }
     let mut terms = Terms::new();
     terms.add(q, c, &F::one());
     // Integration by parts divides by powers of `a_k`: in floating point a coupling far smaller
@@ -257,6 +269,166 @@ pub fn expect_ramp<F: Scalar>(model: &Model, a: &[F], c: &F, q: u32, mono: &[u32
             .fold(F::zero(), |v, coef| v.mul(&base).add(coef));
         acc.add(&value)
     })
+}
+
+/// [`expect_ramp`] exactly, in integers. With `D` the least common denominator of `a` and `c`,
+/// `A = D a`, `C = D c` are integers and `rho_q(c + sum a_k u_k) = D^{-q} rho_q(C + sum A_k u_k)`
+/// (`D > 0`; both `rho` are positively homogeneous of degree `q`). The terms
+/// `N_q rho_q(shift) / den` keep integer shifts and integer numerators `N_q` over one common
+/// denominator `den`: integrating a variable multiplies `den` by an integer making every new
+/// factor integral. The value is the same rational as the term-by-term rational computation.
+fn expect_ramp_exact(
+    model: &Model,
+    a: &[BigRational],
+    c: &BigRational,
+    q0: u32,
+    mono: &[u32],
+) -> BigRational {
+    use num_integer::Integer;
+    use num_traits::Signed;
+    let d = a
+        .iter()
+        .chain(std::iter::once(c))
+        .fold(BigInt::one(), |acc, x| acc.lcm(x.denom()));
+    let scale = |x: &BigRational| x.numer() * (&d / x.denom());
+    let big_a: Vec<BigInt> = a.iter().map(scale).collect();
+    // shift -> numerators indexed by q.
+    let mut terms: std::collections::HashMap<BigInt, Vec<BigInt>> = Default::default();
+    let mut v = vec![BigInt::zero(); q0 as usize + 1];
+    v[q0 as usize] = BigInt::one();
+    terms.insert(scale(c), v);
+    let mut den = BigInt::one();
+    let add = |t: &mut std::collections::HashMap<BigInt, Vec<BigInt>>,
+               shift: &BigInt,
+               q: usize,
+               x: BigInt| {
+        if x.is_zero() {
+            return;
+        }
+        let v = t.entry(shift.clone()).or_default();
+        if v.len() <= q {
+            v.resize(q + 1, BigInt::zero());
+        }
+        v[q] += x;
+    };
+    for k in (0..a.len()).rev() {
+        let ak = &big_a[k];
+        let mut next: std::collections::HashMap<BigInt, Vec<BigInt>> = Default::default();
+        let Some(w) = exact_weight_cached(&model.values, mono[k]) else {
+            // Point mass at 1: u = 1.
+            for (shift, coeffs) in terms {
+                let shifted = &shift + ak;
+                for (q, x) in coeffs.into_iter().enumerate() {
+                    add(&mut next, &shifted, q, x);
+                }
+            }
+            terms = next;
+            continue;
+        };
+        if ak.is_zero() {
+            let (num, dd) = (w.integral.numer(), w.integral.denom());
+            den *= dd;
+            for (shift, coeffs) in terms {
+                for (q, x) in coeffs.into_iter().enumerate() {
+                    add(&mut next, &shift, q, x * num);
+                }
+            }
+            terms = next;
+            continue;
+        }
+        let deg = w.at_one.len() - 1;
+        // The factor of rho_{q+j+1} at shift + A (resp. shift) is
+        // (-1)^j q!/(q+j+1)! P^{(j)}(1) / A^{j+1} (resp. minus the same with P^{(j)}(0)).
+        // Multiplying everything by M = A^{deg+1} L lcm(den P^{(j)}) makes each factor integral,
+        // with L the lcm over the q present and j of (q+1)...(q+j+1).
+        let qs: Vec<usize> = {
+            let mut qs: Vec<usize> = terms
+                .values()
+                .flat_map(|v| {
+                    v.iter()
+                        .enumerate()
+                        .filter(|(_, x)| !x.is_zero())
+                        .map(|(q, _)| q)
+                })
+                .collect();
+            qs.sort_unstable();
+            qs.dedup();
+            qs
+        };
+        let rising = |q: usize, j: usize| -> BigInt {
+            (q + 1..=q + j + 1).fold(BigInt::one(), |acc, t| acc * BigInt::from(t))
+        };
+        let mut l = BigInt::one();
+        for &q in &qs {
+            for j in 0..=deg {
+                l = l.lcm(&rising(q, j));
+            }
+        }
+        let pden = w
+            .at_one
+            .iter()
+            .chain(&w.at_zero)
+            .fold(BigInt::one(), |acc, x| acc.lcm(x.denom()));
+        let apow: Vec<BigInt> = (0..=deg + 1)
+            .map(|e| num_traits::pow(ak.clone(), e))
+            .collect();
+        let mult = &apow[deg + 1] * &l * &pden;
+        den *= &mult;
+        let lp = &l * &pden;
+        // Integer factors per (q, j): (one, zero) = (-1)^j A^{deg-j} L pden / rising(q,j) P^(j)(1)
+        // and the negated P^(j)(0) analogue.
+        let mut factors: std::collections::HashMap<usize, Vec<(BigInt, BigInt)>> =
+            Default::default();
+        for &q in &qs {
+            let f = (0..=deg)
+                .map(|j| {
+                    let base = &lp / rising(q, j) * &apow[deg - j];
+                    let base = if j % 2 == 0 { base } else { -base };
+                    let at = |x: &BigRational| &base / x.denom() * x.numer();
+                    (at(&w.at_one[j]), -at(&w.at_zero[j]))
+                })
+                .collect();
+            factors.insert(q, f);
+        }
+        for (shift, coeffs) in terms {
+            let shifted = &shift + ak;
+            for (q, x) in coeffs.iter().enumerate() {
+                if x.is_zero() {
+                    continue;
+                }
+                for (j, (one, zero)) in factors[&q].iter().enumerate() {
+                    add(&mut next, &shifted, q + j + 1, x * one);
+                    add(&mut next, &shift, q + j + 1, x * zero);
+                }
+            }
+        }
+        terms = next;
+    }
+    // sum_q N_q rho_q(shift) = [rect: shift > 0] sum_q N_q shift^q, by Horner.
+    let mut total = BigInt::zero();
+    for (shift, coeffs) in &terms {
+        let base = match model.act {
+            Activation::Power => shift.clone(),
+            Activation::Rect => {
+                if shift.is_positive() {
+                    shift.clone()
+                } else {
+                    BigInt::zero()
+                }
+            }
+        };
+        let value = coeffs
+            .iter()
+            .rev()
+            .fold(BigInt::zero(), |v, x| v * &base + x);
+        total += value;
+    }
+    BigRational::new(total, den * num_traits::pow(d, q0 as usize))
+}
+
+/// The exact weight of `u^e D(u)` (`None` for the point mass), cached per thread.
+fn exact_weight_cached(values: &Values, e: u32) -> Option<Weight<BigRational>> {
+    weight::<BigRational>(values, e)
 }
 
 /// `L_S`: the loss conditioned on the support `S` (sorted feature indices).
@@ -362,27 +534,75 @@ pub fn components<F: Scalar>(gram: &Mat<F>) -> Vec<Vec<usize>> {
     out
 }
 
+/// Largest estimated cost ([`oracle_cost`]) of one exact support sum: about 5 s of rational
+/// arithmetic (measured: 3e7 to 6e7 units a second on one core).
+pub const ORACLE_MAX_COST: f64 = 2.5e8;
+
+/// The estimated cost of [`oracle_polynomial`]: over the rows `i` of each component of `K`
+/// features, `i` coupled to `N_i` of them (itself included), the supports give
+/// `2^{K - N_i} 3^{N_i}` variable-shift pairs, each carrying `2p + N_i (d + 1)` exponents times
+/// `d + 1` weight derivatives, `d` the degree of `u D(u)`; the numbers grow like `d + 1` too.
+pub fn oracle_cost<F: Scalar>(model: &Model, gram: &Mat<F>) -> f64 {
+    let d1 = model
+        .values
+        .density_polynomial()
+        .map_or(1.0, |d| d.len() as f64 + 1.0);
+    components(gram)
+        .iter()
+        .map(|comp| {
+            let k = comp.len() as i32;
+            comp.iter()
+                .map(|&i| {
+                    let n = comp
+                        .iter()
+                        .filter(|&&j| !gram.get(i, j).is_zero() || j == i)
+                        .count() as i32;
+                    2f64.powi(k - n)
+                        * 3f64.powi(n)
+                        * (2.0 * model.p as f64 + n as f64 * d1)
+                        * d1
+                        * d1
+                })
+                .sum::<f64>()
+        })
+        .sum()
+}
+
+/// Why [`oracle_polynomial`] refuses this Gram matrix (`None`: it computes it): more than
+/// [`ORACLE_MAX_N`] coupled features, or an estimated cost above [`ORACLE_MAX_COST`].
+pub fn oracle_refusal<F: Scalar>(model: &Model, gram: &Mat<F>) -> Option<String> {
+    let big = components(gram).iter().map(Vec::len).max().unwrap_or(0);
+    if big > ORACLE_MAX_N {
+        return Some(format!(
+            "the exact support-sum loss takes time growing like 3^k for k coupled features; \
+             {big} are coupled here, above the limit {ORACLE_MAX_N}"
+        ));
+    }
+    let cost = oracle_cost(model, gram);
+    if cost > ORACLE_MAX_COST {
+        return Some(format!(
+            "the exact support-sum loss of {big} coupled features with values {} and p = {} has \
+             estimated cost {cost:.2e}, above the limit {ORACLE_MAX_COST:.1e} (fewer coupled \
+             features or a lower-degree value distribution)",
+            model.values, model.p
+        ));
+    }
+    None
+}
+
 /// The exact loss as a polynomial in the density, for either activation: the sum over the
-/// components `C` of `G` of `sum_k T_k^C s^k (1-s)^{|C|-k}` (degree `<= n`). Refuses a component
-/// larger than `ORACLE_MAX_N` (the cost grows like `3^{|C|}`).
+/// components `C` of `G` of `sum_k T_k^C s^k (1-s)^{|C|-k}` (degree `<= n`). Refuses what
+/// [`oracle_refusal`] refuses (a component larger than `ORACLE_MAX_N`, or too costly).
 pub fn oracle_polynomial<F: Scalar>(
     model: &Model,
     gram: &Mat<F>,
     bias: Option<&[F]>,
     importance: Option<&[F]>,
 ) -> Result<Poly<F>> {
-    let comps = components(gram);
-    if let Some(big) = comps
-        .iter()
-        .map(Vec::len)
-        .max()
-        .filter(|&c| c > ORACLE_MAX_N)
-    {
-        return Err(Error::too_large(format!(
-            "the exact support-sum loss takes time growing like 3^k for k coupled features; \
-             {big} are coupled here, above the limit {ORACLE_MAX_N}"
-        )));
+    if let Some(why) = oracle_refusal(model, gram) {
+        return Err(Error::too_large(why));
     }
+    let comps = components(gram);
     let mut total = Poly(vec![F::zero(); gram.rows + 1]);
     for comp in comps {
         let sub = Mat::from_fn(comp.len(), comp.len(), |a, b| {
@@ -400,8 +620,8 @@ pub fn oracle_polynomial<F: Scalar>(
 }
 
 /// Whether [`oracle_polynomial`] accepts this Gram matrix.
-pub fn oracle_applies<F: Scalar>(gram: &Mat<F>) -> bool {
-    components(gram).iter().all(|c| c.len() <= ORACLE_MAX_N)
+pub fn oracle_applies<F: Scalar>(model: &Model, gram: &Mat<F>) -> bool {
+    oracle_refusal(model, gram).is_none()
 }
 
 /// `sum_k T_k s^k (1-s)^{n-k}` expanded in powers of `s`, for the given totals `T_0..T_K`.

@@ -214,12 +214,13 @@ pub fn parse_list(text: &str, what: &str, max: usize) -> Result<Vec<usize>> {
 pub fn parse_densities(text: &str) -> Result<Vec<Option<BigRational>>> {
     text.split(',')
         .map(|d| {
-            let q = crate::kernel::arith::parse_rational(d)
-                .map_err(|e| Error::input(format!("--density: {e}")))?;
+            let q = crate::kernel::arith::parse_rational(d).map_err(|e| {
+                Error::input(format!("--density {}: {e}", crate::kernel::model::shown(d)))
+            })?;
             if num_traits::Zero::is_zero(&q) {
                 Ok(None)
             } else {
-                Density::new(q).map(|d| Some(d.0))
+                Density::parse_option("--density", d).map(|d| Some(d.0))
             }
         })
         .collect()
@@ -308,12 +309,13 @@ pub fn compute(spec: &Spec, optimize: bool) -> Result<(Row, serde_json::Value)> 
     let by = |e: &bounds::Entry| e.value.detail.clone().unwrap_or_else(|| e.name.to_string());
     let cross = bounds::crossover(&st, &first).map_or("-".to_string(), |c| match c.bracket {
         Some((lo, hi)) => fmt_decimal_exact(&((lo + hi) / BigRational::from_integer(2.into()))),
+        None if c.skipped.is_some() => "skipped".to_string(),
         None => "none".to_string(),
     });
     let (lo, up) = (&best.lower.value.value, &best.upper.value.value);
     let ratio = best
         .ratio()
-        .map_or("inf".to_string(), |r| format!("{r:.12}"));
+        .map_or("infinite".to_string(), |r| format!("{r:.12}"));
     let kap = kappa(spec.m, spec.p).to_string();
     let mut cols: Vec<String> = spec.key().split(',').map(String::from).collect();
     cols.extend([

@@ -16,6 +16,8 @@ use std::sync::{Mutex, OnceLock};
 
 /// Default degree of the LP polynomial.
 pub const DEFAULT_DEGREE: usize = 12;
+/// Most local minima of `f - q` added to the LP's grid per refinement round.
+const MAX_REFINE: usize = 64;
 /// Bits of the dyadic rounding of the LP solution.
 pub const ROUND_BITS: usize = 44;
 
@@ -121,12 +123,22 @@ pub fn solve_lp(st: &Setting, degree: usize) -> Result<Vec<f64>> {
                 (t, gap(t))
             })
             .collect();
-        for w in vals.windows(3) {
-            if w[1].1 <= w[0].1 && w[1].1 <= w[2].1 && w[1].1 < 1e-6 {
-                grid.push(w[1].0);
-                grid.push((w[1].0 + w[0].0) / 2.0);
-                grid.push((w[1].0 + w[2].0) / 2.0);
-            }
+        // Where q = f on a whole interval (the power activation with 2p <= degree) every fine
+        // point is such a minimum, and thousands of rows made the LP take seconds: at most
+        // MAX_REFINE of them (the smallest gaps) are added per round.
+        let mut minima: Vec<&[(f64, f64)]> = vals
+            .windows(3)
+            .filter(|w| w[1].1 <= w[0].1 && w[1].1 <= w[2].1 && w[1].1 < 1e-6)
+            .collect();
+        if minima.len() > MAX_REFINE {
+            minima.sort_by(|a, b| a[1].1.total_cmp(&b[1].1));
+            minima.truncate(MAX_REFINE);
+            minima.sort_by(|a, b| a[1].0.total_cmp(&b[1].0));
+        }
+        for w in minima {
+            grid.push(w[1].0);
+            grid.push((w[1].0 + w[0].0) / 2.0);
+            grid.push((w[1].0 + w[2].0) / 2.0);
         }
     }
     Ok(sol)
