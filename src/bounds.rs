@@ -417,7 +417,6 @@ pub fn skipped_at_density(st: &Setting) -> Vec<String> {
         .collect()
 }
 
-
 /// The trivial lower bound `L >= 0` (an expectation of squares), for every question: it keeps
 /// a lower bound in every table row, also where nothing better is proved.
 pub struct Zero;
@@ -484,6 +483,12 @@ impl Bound for Floor {
         }
     }
     fn first_order(&self, st: &Query) -> Option<Value> {
+        // For b = 0 and equal importance it is dominated (so not computed): with r = 0,
+        // e_sigma <= min_d l(d) = mu_2 - c_p, so e_sigma n <= the self bound, and at a density
+        // e_sigma n s <= single-support+floor.
+        if !st.bias && st.importance.is_none() {
+            return None;
+        }
         let e = floor_of(&st.model)?;
         Some(Value {
             detail: Some(format!("floor (e_sigma >= {e})")),

@@ -213,7 +213,7 @@ fn check_row(row: &Row, dir: &std::path::Path) -> std::result::Result<(), String
     let ratio = if v.lower == v.upper {
         format!("{:.12}", 1.0)
     } else if num_traits::Zero::is_zero(&v.lower) {
-        "inf".to_string()
+        "infinite".to_string()
     } else {
         format!("{:.12}", (&v.upper / &v.lower).to_f64())
     };

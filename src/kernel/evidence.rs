@@ -196,7 +196,16 @@ pub fn verify_witness(text: &str) -> Result<BigRational, String> {
 
 /// `e_lb` of a `"lower"` object, proved again: `phi(g, r) >= e_lb` for all real `g, r`.
 fn proved_floor(lower: &Obj, model: &Model) -> Result<BigRational, String> {
+    use std::collections::HashSet;
+    use std::sync::{Mutex, OnceLock};
+    // Floors proved in this process (a table repeats one per model): `(model, e_lb)` pairs.
+    static PROVED: OnceLock<Mutex<HashSet<(Model, String)>>> = OnceLock::new();
     let e = rational(field(lower, "e_lb")?, "e_lb")?;
+    let key = (*model, e.to_string());
+    let proved = PROVED.get_or_init(|| Mutex::new(HashSet::new()));
+    if proved.lock().is_ok_and(|m| m.contains(&key)) {
+        return Ok(e);
+    }
     floor::certify_floor_with_limit(
         model.act,
         model.p,
@@ -205,6 +214,9 @@ fn proved_floor(lower: &Obj, model: &Model) -> Result<BigRational, String> {
         floor::DEFAULT_MAX_BOXES,
     )
     .map_err(|err| format!("the floor e_lb = {e} is not proved: {err}"))?;
+    if let Ok(mut m) = proved.lock() {
+        m.insert(key);
+    }
     Ok(e)
 }
 
