@@ -7,6 +7,7 @@ use num_rational::BigRational;
 use rand::{Rng, SeedableRng};
 use std::hint::black_box;
 use std::time::Instant;
+use superbound::evaluate::{MonteCarlo, evaluate};
 use superbound::kernel::arith::Scalar;
 use superbound::kernel::loss::{power_loss, power_loss_exact};
 use superbound::kernel::model::{Activation, Mat, Model, Values, Weights};
@@ -28,6 +29,21 @@ fn setup(n: usize, m: usize) -> (Weights, Mat<f64>) {
             data,
         },
     )
+}
+
+/// The normal input: the same shape written as 6-digit JSON decimals (seeded), read by
+/// `Weights::from_json` (so the denominators are `10^6`, not powers of two).
+fn setup_decimal(n: usize, m: usize) -> Weights {
+    let mut rng = rand_chacha::ChaCha8Rng::seed_from_u64(7);
+    let rows: Vec<String> = (0..m)
+        .map(|_| {
+            let row: Vec<String> = (0..n)
+                .map(|_| format!("{:.6}", rng.random_range(-999_999..=999_999) as f64 / 1e6))
+                .collect();
+            format!("[{}]", row.join(", "))
+        })
+        .collect();
+    Weights::from_json(&format!("{{\"W\": [{}]}}", rows.join(", "))).unwrap()
 }
 
 fn model() -> Model {
@@ -63,6 +79,13 @@ fn benches(c: &mut Criterion) {
             b.iter(|| power_loss::<rug::Rational>(&model, black_box(&gr), None, None, &sr))
         });
     }
+    let wd = setup_decimal(32, 8);
+    group.bench_function("JSON decimals: evaluate (loss, polynomial, L1)", |b| {
+        b.iter(|| evaluate(&model, black_box(&wd), &s, MonteCarlo::default()).unwrap())
+    });
+    group.bench_function("JSON decimals: exact (fraction-free)", |b| {
+        b.iter(|| power_loss_exact(&model, black_box(&wd), &s).unwrap())
+    });
     group.finish();
     let mut group = c.benchmark_group("exact loss by n (m=8 p=3)");
     group.sample_size(10);
@@ -103,8 +126,20 @@ fn ratios() {
     let generic = best_of(3, || {
         black_box(power_loss::<BigRational>(&model, &gq, None, None, &s));
     });
+    let wd = setup_decimal(32, 8);
+    let decimal = best_of(20, || {
+        black_box(power_loss_exact(&model, &wd, &s).unwrap());
+    });
+    let decimal_eval = best_of(20, || {
+        black_box(evaluate(&model, &wd, &s, MonteCarlo::default()).unwrap());
+    });
     eprintln!("\nratios (n=32, m=8, p=3; fastest of repeated runs):");
     eprintln!("  exact fraction-free: {:.3} ms", exact * 1e3);
+    eprintln!(
+        "  JSON decimals: exact {:.3} ms, evaluate (what `loss` computes) {:.3} ms",
+        decimal * 1e3,
+        decimal_eval * 1e3
+    );
     eprintln!(
         "  exact / f64                       = {:8.1}",
         exact / float

@@ -13,7 +13,7 @@ pub use crate::kernel::closed_form::{
 };
 use crate::kernel::error::{Error, Result};
 pub use crate::kernel::loss::exact_loss;
-use crate::kernel::loss::{first_order, power_loss, power_loss_polynomial};
+use crate::kernel::loss::{first_order_exact, power_loss, power_loss_polynomial};
 pub use crate::kernel::model::Setting;
 use crate::kernel::model::{Activation, Model, Weights};
 use crate::kernel::oracle::{oracle_applies, oracle_polynomial};
@@ -312,7 +312,7 @@ impl ConstructionBound {
             .into_iter()
             .map(|c| {
                 let w = self.witness(st, &c, &c.first_order_scale(&st.model));
-                let l1 = first_order(&st.model, &w.w.gram(), w.importance.as_deref());
+                let l1 = first_order_exact(&st.model, &w);
                 (c, w, l1)
             })
             .min_by(|a, b| a.2.cmp(&b.2))

@@ -3,7 +3,7 @@
 
 use crate::kernel::arith::{Poly, Scalar};
 use crate::kernel::error::{Error, Result};
-use crate::kernel::loss::{power_loss_exact, power_loss_polynomial};
+use crate::kernel::loss::power_loss_and_polynomial;
 use crate::kernel::model::{Activation, Model, Weights};
 use num_rational::BigRational;
 
@@ -49,26 +49,25 @@ pub fn evaluate(
     s: &BigRational,
     mc: MonteCarlo,
 ) -> Result<LossReport> {
-    let gram = weights.w.gram();
     let bias = weights.bias.as_deref();
     let importance = weights.importance.as_deref();
     let mut no_exact = None;
+    // Power: one fraction-free convolution gives the polynomial, the loss and `L1` (its `s^1`
+    // coefficient); no rational Gram matrix. Rect: the Gram matrix fraction-free.
+    let mut gram = None;
     let (exact, polynomial, first_order) = match model.act {
         Activation::Power => {
-            let poly = power_loss_polynomial(model, weights)?;
-            (
-                Some(power_loss_exact(model, weights, s)?),
-                Some(poly.clone()),
-                poly.coeff(1),
-            )
+            let (loss, poly) = power_loss_and_polynomial(model, weights, s)?;
+            let first = poly.coeff(1);
+            (Some(loss), Some(poly), first)
         }
         Activation::Rect => {
-            let first =
-                crate::kernel::oracle::first_order_by_supports(model, &gram, bias, importance);
-            match crate::kernel::oracle::oracle_refusal(model, &gram) {
+            let g = gram.insert(weights.exact_gram());
+            let first = crate::kernel::oracle::first_order_by_supports(model, g, bias, importance);
+            match crate::kernel::oracle::oracle_refusal(model, g) {
                 None => {
                     let poly =
-                        crate::kernel::oracle::oracle_polynomial(model, &gram, bias, importance)?;
+                        crate::kernel::oracle::oracle_polynomial(model, g, bias, importance)?;
                     (Some(poly.eval(s)), Some(poly), first)
                 }
                 Some(why) => {
@@ -82,7 +81,9 @@ pub fn evaluate(
         if mc.samples < 2 {
             return Err(Error::input("--samples must be at least 2"));
         }
-        let g = gram.map(<f64 as Scalar>::from_rational);
+        let g = gram
+            .get_or_insert_with(|| weights.exact_gram())
+            .map(<f64 as Scalar>::from_rational);
         let to_f = |v: &[BigRational]| {
             v.iter()
                 .map(<f64 as Scalar>::from_rational)

@@ -256,3 +256,65 @@ mod gmp {
         assert_eq!(oracle_rug.map(|c| c.to_rational().unwrap()), oracle_rat);
     }
 }
+
+/// Random 6-digit decimal weights (`W`, importance), as read from a JSON file of decimals.
+fn decimal_weights(seed: u64, n: usize, m: usize) -> Weights {
+    use rand::{Rng, SeedableRng};
+    let mut rng = rand_chacha::ChaCha8Rng::seed_from_u64(seed);
+    let mut dec = |lo: i64| q(rng.random_range(lo..=999_999), 1_000_000);
+    let data = (0..n * m).map(|_| dec(-999_999)).collect();
+    let importance = Some((0..n).map(|_| dec(0)).collect());
+    Weights {
+        w: Mat {
+            rows: m,
+            cols: n,
+            data,
+        },
+        bias: None,
+        importance,
+    }
+}
+
+#[test]
+fn fraction_free_first_order_equals_generic_on_decimals() {
+    use superbound::kernel::loss::first_order_exact;
+    for seed in 0..6 {
+        let w = decimal_weights(seed, 3 + seed as usize, 1 + (seed as usize % 3));
+        for act in [Activation::Power, Activation::Rect] {
+            for p in 1..=3 {
+                let model = Model::new(act, p, Values::Beta(2, 3)).unwrap();
+                for with_importance in [true, false] {
+                    let imp = if with_importance {
+                        w.importance.clone()
+                    } else {
+                        None
+                    };
+                    let w = Weights {
+                        importance: imp,
+                        ..w.clone()
+                    };
+                    let generic =
+                        first_order(&model, &w.gram::<BigRational>(), w.importance.as_deref());
+                    assert_eq!(first_order_exact(&model, &w), generic, "{act:?} p={p}");
+                }
+            }
+        }
+    }
+}
+
+#[test]
+fn loss_and_polynomial_in_one_pass_equal_the_separate_engines_on_decimals() {
+    use superbound::kernel::loss::power_loss_and_polynomial;
+    for seed in 0..4 {
+        let w = decimal_weights(seed, 5, 2);
+        let model = Model::new(Activation::Power, 2 + seed as u32 % 2, Values::Uniform).unwrap();
+        let s = q(7, 300);
+        let (loss, poly) = power_loss_and_polynomial(&model, &w, &s).unwrap();
+        assert_eq!(loss, power_loss_exact(&model, &w, &s).unwrap());
+        assert_eq!(poly, power_loss_polynomial(&model, &w).unwrap());
+        let generic =
+            power_loss::<BigRational>(&model, &w.w.gram(), None, w.importance.as_deref(), &s);
+        assert_eq!(loss, generic);
+        assert_eq!(poly.eval(&s), generic);
+    }
+}

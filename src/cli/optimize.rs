@@ -109,11 +109,7 @@ pub fn optimize_command(args: &OptimizeArgs) -> Result<String> {
         // The search used f64 weights; the exact value is for the exact importance given.
         found.weights.importance = Some(imp.clone());
         found.value = match &objective {
-            Objective::FirstOrder => crate::kernel::loss::first_order(
-                &model,
-                &found.weights.w.gram(),
-                Some(imp.as_slice()),
-            ),
+            Objective::FirstOrder => crate::kernel::loss::first_order_exact(&model, &found.weights),
             Objective::Density(s) => crate::kernel::loss::exact_loss(&model, &found.weights, s)
                 .ok_or_else(|| {
                     Error::too_large("no exact loss for the W found (more than 8 coupled features)")

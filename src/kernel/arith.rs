@@ -396,6 +396,27 @@ impl<R: Ring> Ring for Poly<R> {
     fn is_zero(&self) -> bool {
         self.0.iter().all(|c| c.is_zero())
     }
+    /// In place, without the temporaries of `self.add(&a.mul(b))` (the inner loop of the density
+    /// polynomial's convolution).
+    fn add_mul(&mut self, a: &Self, b: &Self) {
+        if a.is_zero() || b.is_zero() {
+            return;
+        }
+        let len = a.0.len() + b.0.len() - 1;
+        if self.0.len() < len {
+            self.0.resize(len, R::zero());
+        }
+        for (i, x) in a.0.iter().enumerate() {
+            if x.is_zero() {
+                continue;
+            }
+            for (j, y) in b.0.iter().enumerate() {
+                self.0[i + j].add_mul(x, y);
+            }
+        }
+        let trimmed = std::mem::take(&mut self.0);
+        *self = Poly(trimmed).trimmed();
+    }
 }
 
 // ---------------------------------------------------------------- helpers ------------------

@@ -24,7 +24,7 @@ use crate::kernel::arith::parse_rational;
 use crate::kernel::certificate::{self, Certificate, model_from_json};
 use crate::kernel::closed_form;
 use crate::kernel::floor;
-use crate::kernel::loss::{exact_loss, first_order};
+use crate::kernel::loss::{exact_loss, first_order_exact};
 use crate::kernel::model::{Activation, Model, Setting, Weights, check_sizes};
 use num_bigint::BigInt;
 use num_rational::BigRational;
@@ -116,7 +116,7 @@ fn witness_value(
             if w.bias.is_some() {
                 return Err("a first-order claim cannot carry a bias".into());
             }
-            Ok(first_order(model, &w.w.gram(), w.importance.as_deref()))
+            Ok(first_order_exact(model, w))
         }
         Some(s) => exact_loss(model, w, s).ok_or_else(|| {
             "no exact route for this witness's loss (more than 8 coupled features, rectified)"

@@ -34,6 +34,7 @@ use crate::kernel::oracle::{oracle_applies, oracle_polynomial};
 use num_bigint::BigInt;
 use num_integer::Integer;
 use num_rational::BigRational;
+use num_traits::Signed;
 
 /// The series coefficients of one model, scaled into a ring `R` (see the module doc).
 pub struct Convolution<R> {
@@ -228,7 +229,7 @@ fn integral_convolution<R: Ring>(
     weights: &Weights,
     s_num: R,
     s_den: &BigInt,
-) -> (Convolution<R>, Scale<BigRational>) {
+) -> (Convolution<R>, Scale<BigInt>) {
     let p = model.p as usize;
     let k2 = 2 * p;
     let mu_over_fact: Vec<BigRational> = (0..=k2 as u32)
@@ -242,9 +243,7 @@ fn integral_convolution<R: Ring>(
         .collect();
     let kappa = s_den * &q;
     // W = V / E with V integral, so G = V^T V / E^2: an integer Gram matrix, no gcds.
-    let e_w = common_denominator(&weights.w.data);
-    let e_rat = BigRational::from_integer(e_w.clone());
-    let gram_int = weights.w.map(|x| (x * &e_rat).to_integer()).gram();
+    let (gram_int, e_w) = weights.integer_gram();
     let d = (&e_w * &e_w).lcm(&common_denominator(weights.bias.iter().flatten()));
     let g_scale = &d / (&e_w * &e_w);
     let kp = kappa.powers(k2);
@@ -270,7 +269,6 @@ fn integral_convolution<R: Ring>(
         .importance
         .as_ref()
         .map_or_else(BigInt::one, common_denominator);
-    let j_rat = BigRational::from_integer(importance_den.clone());
     let conv = Convolution {
         p,
         t,
@@ -283,16 +281,47 @@ fn integral_convolution<R: Ring>(
             .map(|b| b.iter().map(scaled).collect()),
         weight: weights.importance.as_ref().map(|imp| {
             imp.iter()
-                .map(|x| embed(&(x * &j_rat).to_integer()))
+                .map(|x| embed(&scale_to_integer(x, &importance_den)))
                 .collect()
         }),
     };
     let scale = Scale {
-        lambda: BigRational::from_integer(d * &kappa),
-        kappa: BigRational::from_integer(kappa),
-        importance_den: j_rat,
+        lambda: d * &kappa,
+        kappa,
+        importance_den,
     };
     (conv, scale)
+}
+
+/// `x * den` for a `den` that `x`'s denominator divides: an exact integer, without a gcd.
+fn scale_to_integer(x: &BigRational, den: &BigInt) -> BigInt {
+    x.numer() * (den / x.denom())
+}
+
+impl Sums<BigInt> {
+    /// [`Sums::assemble`] in integers, with one normalisation: the loss from the integral sums
+    /// when the cross and square sums carry an extra denominator `extra` (and the `s mu_2` term
+    /// is `s_num / s_den`). Over the common denominator
+    /// `Den = extra s_den M J lambda^{2p} kappa` (`mu_2 = m / M`) the numerator is
+    /// `W s_num m extra lambda^{2p} kappa - 2 p! X s_den M lambda^p + (2p)! Y s_den M kappa`.
+    fn assemble_exact(
+        &self,
+        p: u32,
+        mu2: &BigRational,
+        (s_num, s_den): (&BigInt, &BigInt),
+        extra: &BigInt,
+        scale: &Scale<BigInt>,
+    ) -> BigRational {
+        let (m, big_m) = (mu2.numer(), mu2.denom());
+        let lam_p = scale.lambda.pow(p);
+        let lam_2p = &lam_p * &lam_p;
+        let sm = s_den * big_m;
+        let self_term = &self.weight * s_num * m * extra * &lam_2p * &scale.kappa;
+        let cross = factorial(p) * 2 * &self.cross * &sm * &lam_p;
+        let square = factorial(2 * p) * &self.square * &sm * &scale.kappa;
+        let den = extra * &sm * &scale.importance_den * lam_2p * &scale.kappa;
+        BigRational::new(self_term - cross + square, den)
+    }
 }
 
 fn require_power(model: &Model) -> Result<()> {
@@ -310,38 +339,82 @@ pub fn power_loss_exact(model: &Model, weights: &Weights, s: &BigRational) -> Re
     require_power(model)?;
     let (conv, scale) = integral_convolution(model, weights, s.numer().clone(), s.denom());
     let sums = conv.sums();
-    let sums = Sums {
-        weight: BigRational::from_integer(sums.weight),
-        cross: BigRational::from_integer(sums.cross),
-        square: BigRational::from_integer(sums.square),
-    };
-    Ok(sums.assemble(model.p, &model.mu(2), s, &scale))
+    Ok(sums.assemble_exact(
+        model.p,
+        &model.mu(2),
+        (s.numer(), s.denom()),
+        &BigInt::one(),
+        &scale,
+    ))
+}
+
+/// The integral sums of the density polynomial (`s` symbolic) and their scale.
+fn polynomial_sums(model: &Model, weights: &Weights) -> (Sums<Poly<BigInt>>, Scale<BigInt>) {
+    let (conv, scale) = integral_convolution(model, weights, Poly::<BigInt>::var(), &BigInt::one());
+    (conv.sums(), scale)
+}
+
+/// The density polynomial from its integral sums: each coefficient normalised once.
+fn polynomial_from_sums(
+    model: &Model,
+    sums: &Sums<Poly<BigInt>>,
+    scale: &Scale<BigInt>,
+) -> Poly<BigRational> {
+    let weight = sums.weight.coeff(0);
+    let one = BigInt::one();
+    let coeffs = (0..=2 * model.p as usize)
+        .map(|k| {
+            let at_k = Sums {
+                weight: weight.clone(),
+                cross: sums.cross.coeff(k),
+                square: sums.square.coeff(k),
+            };
+            // The `s mu_2` term contributes to `s^1` only.
+            let s_num = BigInt::from(u8::from(k == 1));
+            at_k.assemble_exact(model.p, &model.mu(2), (&s_num, &one), &one, scale)
+        })
+        .collect();
+    Poly(coeffs)
 }
 
 /// The loss of the power activation as an exact polynomial in the density:
 /// `L(W; s) = sum_{k=0}^{2p} L_k s^k` (`L_0 = sum I_i b_i^{2p}` is zero without bias).
 pub fn power_loss_polynomial(model: &Model, weights: &Weights) -> Result<Poly<BigRational>> {
     require_power(model)?;
-    let (conv, scale) = integral_convolution(model, weights, Poly::<BigInt>::var(), &BigInt::one());
-    let sums = conv.sums();
-    let weight = BigRational::from_integer(sums.weight.coeff(0));
-    let coeffs = (0..=2 * model.p as usize)
-        .map(|k| {
-            let at_k = Sums {
-                weight: weight.clone(),
-                cross: BigRational::from_integer(sums.cross.coeff(k)),
-                square: BigRational::from_integer(sums.square.coeff(k)),
-            };
-            // The `s mu_2` term contributes to `s^1` only.
-            let s = if k == 1 {
-                BigRational::one()
-            } else {
-                BigRational::zero()
-            };
-            at_k.assemble(model.p, &model.mu(2), &s, &scale)
-        })
-        .collect();
-    Ok(Poly(coeffs))
+    let (sums, scale) = polynomial_sums(model, weights);
+    Ok(polynomial_from_sums(model, &sums, &scale))
+}
+
+/// The density polynomial and the exact loss at `s` from one fraction-free convolution: the
+/// integral sums, polynomials in `s`, are evaluated at `s = a / b` in integers
+/// (`X(s) = sum_k X_k a^k b^{d-k} / b^d`) and the loss normalised once. Equal to
+/// `(power_loss_polynomial, power_loss_exact)`, for the price of the polynomial alone.
+pub fn power_loss_and_polynomial(
+    model: &Model,
+    weights: &Weights,
+    s: &BigRational,
+) -> Result<(BigRational, Poly<BigRational>)> {
+    require_power(model)?;
+    let (sums, scale) = polynomial_sums(model, weights);
+    let (a, b) = (s.numer(), s.denom());
+    let deg = sums.cross.0.len().max(sums.square.0.len()).max(2) - 1;
+    let a_pow = a.powers(deg);
+    let b_pow = b.powers(deg);
+    let at_s = |poly: &Poly<BigInt>| {
+        poly.0
+            .iter()
+            .enumerate()
+            .fold(BigInt::zero(), |acc, (k, c)| {
+                acc + c * &a_pow[k] * &b_pow[deg - k]
+            })
+    };
+    let at = Sums {
+        weight: sums.weight.coeff(0),
+        cross: at_s(&sums.cross),
+        square: at_s(&sums.square),
+    };
+    let loss = at.assemble_exact(model.p, &model.mu(2), (a, b), &b_pow[deg], &scale);
+    Ok((loss, polynomial_from_sums(model, &sums, &scale)))
 }
 
 /// `l(d) = mu_2 - 2 mu_{p+1} sigma(d) + mu_{2p} sigma(d)^2`: the loss one feature, alone, makes
@@ -375,12 +448,61 @@ pub fn first_order<F: Scalar>(model: &Model, gram: &Mat<F>, importance: Option<&
     total
 }
 
+/// [`first_order`] of an exact `W`, fraction-free: with `W = V / E` (`V` integral, one common
+/// denominator), `G = V^T V / E^2` and `sigma(G_ij) = sigma(V^T V)_ij / E^{2p}`; with
+/// `mu_k = m_k / M` (one common denominator) and `I = iota / J`,
+///
+/// ```text
+/// L1 J M E^{4p} = sum_i iota_i ( m_2 E^{4p} - 2 m_{p+1} E^{2p} sigma(g_ii) + m_{2p} sigma(g_ii)^2
+///                                + m_{2p} sum_{j != i} sigma(g_ij)^2 )
+/// ```
+///
+/// in integers, normalised once. Equal to `first_order::<BigRational>` on `W`'s Gram matrix
+/// (bias ignored, as there).
+pub fn first_order_exact(model: &Model, weights: &Weights) -> BigRational {
+    let p = model.p;
+    let (g, e) = weights.integer_gram();
+    let mus = [model.mu(2), model.mu(p + 1), model.mu(2 * p)];
+    let big_m = common_denominator(&mus);
+    let [m2, mp1, m2p] = mus.map(|mu| scale_to_integer(&mu, &big_m));
+    let e2p = e.pow(2 * p);
+    let e4p = &e2p * &e2p;
+    let sigma = |t: &BigInt| match model.act {
+        Activation::Power => t.pow(p),
+        Activation::Rect if t.is_positive() => t.pow(p),
+        Activation::Rect => BigInt::zero(),
+    };
+    let importance_den = weights
+        .importance
+        .as_ref()
+        .map_or_else(BigInt::one, common_denominator);
+    let self_const = &m2 * &e4p;
+    let self_lin = BigInt::from(2) * &mp1 * &e2p;
+    let mut total = BigInt::zero();
+    for i in 0..g.rows {
+        let a = sigma(g.get(i, i));
+        let mut off = BigInt::zero();
+        for (j, gij) in g.row(i).iter().enumerate() {
+            if j != i && !Ring::is_zero(gij) {
+                let sg = sigma(gij);
+                off += &sg * &sg;
+            }
+        }
+        let row = &self_const - &self_lin * &a + &m2p * (&a * &a + off);
+        match &weights.importance {
+            Some(w) => total += scale_to_integer(&w[i], &importance_den) * row,
+            None => total += row,
+        }
+    }
+    BigRational::new(total, importance_den * big_m * e4p)
+}
+
 /// The exact loss of a witness at density `s`, where an exact route exists.
 pub fn exact_loss(model: &Model, w: &Weights, s: &BigRational) -> Option<BigRational> {
     match model.act {
         Activation::Power => power_loss_exact(model, w, s).ok(),
         Activation::Rect => {
-            let g = w.w.gram();
+            let g = w.exact_gram();
             let (b, imp) = (w.bias.as_deref(), w.importance.as_deref());
             oracle_applies(model, &g)
                 .then(|| oracle_polynomial(model, &g, b, imp).ok().map(|p| p.eval(s)))?

@@ -4,7 +4,7 @@
 //! `s` is the **density**, `S = 1 - s` the sparsity. The loss is
 //! `L(W; s) = sum_i I_i E (x_i - xhat_i)^2` with importance weights `I_i` (default 1).
 
-use crate::kernel::arith::{Ring, Scalar, binomial, factorial, parse_rational};
+use crate::kernel::arith::{Ring, Scalar, binomial, common_denominator, factorial, parse_rational};
 use crate::kernel::error::{Error, Result};
 use num_bigint::BigInt;
 use num_rational::BigRational;
@@ -440,6 +440,22 @@ impl Weights {
             obj.insert("importance".into(), serde_json::json!(strings(i)));
         }
         serde_json::Value::Object(obj)
+    }
+
+    /// `(V^T V, E)` with `W = V / E`, `V` integral and `E` the least common denominator of `W`:
+    /// the Gram matrix is `V^T V / E^2`, computed in integers (no gcd per product).
+    pub fn integer_gram(&self) -> (Mat<BigInt>, BigInt) {
+        let e = common_denominator(&self.w.data);
+        let v = self.w.map(|x| x.numer() * (&e / x.denom()));
+        (v.gram(), e)
+    }
+
+    /// The exact Gram matrix `W^T W`, fraction-free: [`Weights::integer_gram`], then each entry
+    /// normalised once (the generic `w.gram()` reduces after every product and sum).
+    pub fn exact_gram(&self) -> Mat<BigRational> {
+        let (g, e) = self.integer_gram();
+        let e2 = &e * &e;
+        g.map(|x| BigRational::new(x.clone(), e2.clone()))
     }
 
     /// The weights converted to another number type.

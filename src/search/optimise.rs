@@ -28,7 +28,7 @@
 use crate::kernel::arith::Scalar;
 use crate::kernel::error::{Error, Result};
 use crate::kernel::loss::exact_loss;
-use crate::kernel::loss::first_order;
+use crate::kernel::loss::first_order_exact;
 use crate::kernel::model::Setting;
 use crate::kernel::model::{Activation, Mat, Model, Weights};
 use crate::search::constructions::{Construction, Family};
@@ -780,9 +780,7 @@ pub fn optimise(problem: &Problem, opts: &Options) -> Result<Found> {
     };
     let value = match (&problem.objective, known) {
         (_, Some(v)) => v,
-        (Objective::FirstOrder, None) => {
-            first_order(&st.model, &weights.w.gram(), weights.importance.as_deref())
-        }
+        (Objective::FirstOrder, None) => first_order_exact(&st.model, &weights),
         (Objective::Density(s), None) => match st.model.act {
             Activation::Power => crate::kernel::loss::power_loss_exact(&st.model, &weights, s)?,
             Activation::Rect => exact_loss(&st.model, &weights, s).ok_or_else(|| {
