@@ -332,14 +332,19 @@ fn support_floor_beats_the_lift_and_holds() {
                     .max()
             };
             let combined = get("single-support+floor").expect("registered for p = 2");
-            let floor = get("floor").unwrap();
+            // The floor alone is dominated here (b = 0, equal importance) and not listed.
+            assert!(get("floor").is_none());
+            let e = superbound::search::floor::certified_floor(act, 2, Values::Uniform)
+                .unwrap()
+                .e_lb;
+            let floor = &e * &s * q(5, 1);
             let lift = [get("self"), get("theorem1"), get("lp-certificate")]
                 .into_iter()
                 .flatten()
                 .max()
                 .unwrap();
-            // e = floor / (s n); the extra term e n s (1 - (1-s)^{n-1}).
-            let e = &floor / (&s * q(5, 1));
+            // The extra term e n s (1 - (1-s)^{n-1}), below the floor e n s alone.
+            assert!(floor > q(0, 1));
             let extra = &e * q(5, 1) * &s * (q(1, 1) - Ring::pow(&(q(1, 1) - &s), 4));
             assert_eq!(combined, &lift + &extra, "{act:?} s={s}");
             assert!(combined > lift);
