@@ -856,7 +856,7 @@ fn huge_exact_values_get_a_decimal_from_the_exact_value() {
         .stdout(predicate::str::contains("inf").not())
         .stdout(predicate::str::contains("NaN").not());
     // Rect beyond the exact route with overflowing weights: no estimate, an error.
-    let big = format!(r#"{{"W": [[{}]]}}"#, vec!["\"1e200\""; 9].join(","));
+    let big = format!(r#"{{"W": [[{}]]}}"#, ["\"1e200\""; 9].join(","));
     let f = weights_file(&big);
     timed()
         .args([

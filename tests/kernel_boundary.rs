@@ -46,7 +46,7 @@ fn violations(text: &str) -> Vec<String> {
         {
             let root = rest
                 .trim_start_matches("::")
-                .split(|c: char| c == ':' || c == ';' || c == ' ' || c == '{')
+                .split([':', ';', ' ', '{'])
                 .next()
                 .unwrap_or("");
             let local_module = text.contains(&format!("mod {root} "));

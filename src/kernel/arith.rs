@@ -695,7 +695,7 @@ mod tests {
         assert_eq!(fmt_decimal_exact(&q(0, 1)), "0");
         assert_eq!(fmt_decimal_exact(&q(1, 100000)), "1.00000000000e-5");
         assert_eq!(
-            fmt_decimal_exact(&q(999_999_999_999_9, 10)),
+            fmt_decimal_exact(&q(9_999_999_999_999, 10)),
             "1.00000000000e12"
         );
         for x in [0.1, 123.456, 1e-3, 98765.4321, 1e20, 3e-7, 0.25] {

@@ -371,10 +371,10 @@ pub fn verify_row(text: &str) -> Result<VerifiedRow, String> {
     let zero = BigRational::from_integer(BigInt::from(0));
     let tol = BigRational::new(BigInt::from(1), BigInt::from(1_000_000_000));
     let certified = exact || (lower > zero && (&upper - &lower) / &lower <= tol);
-    if let Some(c) = obj.get("certified") {
-        if c.as_bool() != Some(certified) {
-            return Err(format!("claims certified = {c}, but it is {certified}"));
-        }
+    if let Some(c) = obj.get("certified")
+        && c.as_bool() != Some(certified)
+    {
+        return Err(format!("claims certified = {c}, but it is {certified}"));
     }
     Ok(VerifiedRow {
         setting: st,

@@ -721,7 +721,7 @@ pub fn certify_floor_with_limit(
     let trivial = |e: &BigRational| FloorCertificate {
         act,
         p,
-        law: law.clone(),
+        law: *law,
         e_lb: e.clone(),
         boxes: 0,
         visited: 0,
@@ -748,7 +748,7 @@ pub fn certify_floor_with_limit(
     let ctx = Ctx {
         act,
         p,
-        law: law.clone(),
+        law: *law,
         mu2: m[2].clone(),
         full: power_poly(p, &m),
         binom_p: (0..=p)
@@ -828,7 +828,7 @@ pub fn certify_floor_with_limit(
     Ok(FloorCertificate {
         act,
         p,
-        law: law.clone(),
+        law: *law,
         e_lb: target.clone(),
         boxes: accepted,
         visited,
@@ -865,7 +865,7 @@ mod tests {
         Ctx {
             act,
             p,
-            law: law.clone(),
+            law: *law,
             mu2: m[2].clone(),
             full: power_poly(p, &m),
             binom_p: (0..=p)

@@ -239,12 +239,12 @@ fn evidence(spec: &Spec, best: &bounds::Best) -> serde_json::Value {
         "bound": up.detail.clone().unwrap_or_else(|| best.upper.name.to_string()),
         "value": up.value.to_string(),
     });
-    if let Some(w) = &up.witness {
-        if let serde_json::Value::Object(o) = w.to_json() {
-            for (k, v) in o {
-                if k != "importance" {
-                    upper[k] = v;
-                }
+    if let Some(w) = &up.witness
+        && let serde_json::Value::Object(o) = w.to_json()
+    {
+        for (k, v) in o {
+            if k != "importance" {
+                upper[k] = v;
             }
         }
     }

@@ -428,31 +428,6 @@ pub fn root_approx(x: &BigRational, k: u32, bits: usize) -> BigRational {
     BigRational::new(scaled.nth_root(k), BigInt::from(1) << bits)
 }
 
-#[cfg(test)]
-mod tests {
-    use super::*;
-    use crate::kernel::model::Values;
-
-    #[test]
-    fn line_counts() {
-        let model = Model::new(Activation::Power, 2, Values::Uniform).unwrap();
-        let count = |f| Construction::of_family(f, &model, 200, 8)[0].dirs.len();
-        assert_eq!(count(Family::Icosahedron), 6);
-        assert_eq!(count(Family::Cell24), 12);
-        assert_eq!(count(Family::Cell600), 60);
-        assert_eq!(count(Family::E8), 120);
-        assert_eq!(count(Family::Lines2d), 3);
-    }
-
-    #[test]
-    fn roots_round_down() {
-        let r = root_approx(&q(2, 1), 2, 40);
-        assert!(&r * &r <= q(2, 1));
-        let up = &r + BigRational::new(1.into(), BigInt::from(1) << 40usize);
-        assert!(&up * &up > q(2, 1));
-    }
-}
-
 /// The principal subspace of the linear autoencoder (power `p = 1`), as a rational witness:
 /// rows `1/sqrt(n)` (the all-ones direction, the top eigenvector of `Sigma = E[x x^T]`) and the
 /// first `m - 1` Helmert vectors `(1, ..., 1, -j, 0, ...)/sqrt(j (j+1))`, each entry rounded to
@@ -476,4 +451,29 @@ pub fn pca_witness(n: usize, m: usize) -> Weights {
         w.data[j * n + j] = round(&(&scale * q(-(j as i64), 1)));
     }
     Weights::new(w)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::kernel::model::Values;
+
+    #[test]
+    fn line_counts() {
+        let model = Model::new(Activation::Power, 2, Values::Uniform).unwrap();
+        let count = |f| Construction::of_family(f, &model, 200, 8)[0].dirs.len();
+        assert_eq!(count(Family::Icosahedron), 6);
+        assert_eq!(count(Family::Cell24), 12);
+        assert_eq!(count(Family::Cell600), 60);
+        assert_eq!(count(Family::E8), 120);
+        assert_eq!(count(Family::Lines2d), 3);
+    }
+
+    #[test]
+    fn roots_round_down() {
+        let r = root_approx(&q(2, 1), 2, 40);
+        assert!(&r * &r <= q(2, 1));
+        let up = &r + BigRational::new(1.into(), BigInt::from(1) << 40usize);
+        assert!(&up * &up > q(2, 1));
+    }
 }

@@ -355,7 +355,7 @@ impl Shared<'_> {
         if k > self.budget.max_evals {
             return fail(Stop::EvaluationLimit);
         }
-        if k % 16 == 0 && self.start.elapsed() > self.budget.time {
+        if k.is_multiple_of(16) && self.start.elapsed() > self.budget.time {
             return fail(Stop::TimeLimit);
         }
         let (v, g) = self.problem.value_and_grad(x);
