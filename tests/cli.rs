@@ -1216,3 +1216,98 @@ fn table_ratio_with_a_zero_lower_bound_is_a_word() {
     assert!(text.contains(",infinite,"), "{text}");
     assert!(!text.split(',').any(|t| t == "inf"), "{text}");
 }
+
+/// `--sparsity` wherever `--density` is accepted: the same rows and the same optimum.
+#[test]
+fn sparsity_is_accepted_wherever_density_is() {
+    let by_density = bin()
+        .args([
+            "table", "--act", "power", "--p", "2", "--n", "3", "--m", "2",
+        ])
+        .args(["--density", "1/100,0", "--format", "csv"])
+        .output()
+        .unwrap();
+    let by_sparsity = bin()
+        .args([
+            "table", "--act", "power", "--p", "2", "--n", "3", "--m", "2",
+        ])
+        .args(["--sparsity", "0.99,1", "--format", "csv"])
+        .output()
+        .unwrap();
+    assert!(by_density.status.success());
+    assert_eq!(by_density.stdout, by_sparsity.stdout);
+    let opt = |flag: &str, v: &str| {
+        bin()
+            .args([
+                "optimize", "--act", "power", "--p", "2", "--n", "3", "--m", "2",
+            ])
+            .args(["--restarts", "2", "--json", flag, v])
+            .output()
+            .unwrap()
+    };
+    let (a, b) = (opt("--density", "1/10"), opt("--sparsity", "9/10"));
+    assert!(a.status.success() && b.status.success());
+    let va: serde_json::Value = serde_json::from_slice(&a.stdout).unwrap();
+    let vb: serde_json::Value = serde_json::from_slice(&b.stdout).unwrap();
+    assert_eq!(va["value"], vb["value"]);
+    bin()
+        .args([
+            "optimize", "--act", "power", "--p", "2", "--n", "3", "--m", "2",
+        ])
+        .args(["--sparsity", "1"])
+        .assert()
+        .code(1)
+        .stderr(predicate::str::contains("--sparsity 1"));
+}
+
+/// A biased question is compared only with bounds that hold with a bias: for the ReLU nothing
+/// better than 0 is proved, and the header says which question is asked.
+#[test]
+fn bounds_with_a_bias_use_only_bounds_valid_with_a_bias() {
+    let out = bin()
+        .args([
+            "bounds", "--act", "rect", "--p", "1", "--n", "5", "--m", "2",
+        ])
+        .args(["--sparsity", "0.99", "--bias", "--json"])
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let v: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    let lowers: Vec<&str> = v["all"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|e| e["kind"] == "lower")
+        .map(|e| e["name"].as_str().unwrap())
+        .collect();
+    assert!(lowers.iter().all(|n| *n == "zero"), "{lowers:?}");
+    assert_eq!(v["at_density"]["lower"]["value"], "0");
+    // p = 2 with a bias: the floor, valid with any bias, is the best lower bound.
+    let out = bin()
+        .args([
+            "bounds", "--act", "rect", "--p", "2", "--n", "5", "--m", "2",
+        ])
+        .args([
+            "--density",
+            "1/100",
+            "--bias",
+            "--importance",
+            "geometric:7/10",
+        ])
+        .output()
+        .unwrap();
+    let text = String::from_utf8_lossy(&out.stdout);
+    assert!(text.contains("question: W and a bias b optimised; importance weights given"));
+    assert!(
+        text.contains("best lower: ") && text.contains("by floor"),
+        "{text}"
+    );
+    assert!(
+        !text.contains("theorem1") && !text.contains("lower  self"),
+        "{text}"
+    );
+}

@@ -9,11 +9,14 @@ pub struct OptimizeArgs {
     #[command(flatten)]
     size: SizeArgs,
     /// Minimise the first-order coefficient L1 (the s -> 0 limit).
-    #[arg(long, conflicts_with = "density")]
+    #[arg(long, conflicts_with_all = ["density", "sparsity"])]
     first_order: bool,
     /// Minimise the loss at this density s in (0, 1].
-    #[arg(long, allow_hyphen_values = true)]
+    #[arg(long, allow_hyphen_values = true, conflicts_with = "sparsity")]
     density: Option<String>,
+    /// The same as a sparsity S = 1 - s in [0, 1).
+    #[arg(long, allow_hyphen_values = true)]
+    sparsity: Option<String>,
     /// Random restarts (the constructions are always added as starts).
     #[arg(long, default_value_t = 16)]
     restarts: usize,
@@ -46,14 +49,23 @@ pub fn optimize_command(args: &OptimizeArgs) -> Result<String> {
     };
     let model = args.model.model()?;
     let st = Setting::new(model, args.size.n, args.size.m)?;
-    let objective = match (&args.density, args.first_order) {
-        (Some(d), false) => {
+    let objective = match (&args.density, &args.sparsity, args.first_order) {
+        (Some(d), None, false) => {
             let s = Density::parse_option("--density", d)?.0;
             warn_if_underflows("--density", d, &s);
             Objective::Density(s)
         }
-        (None, true) => Objective::FirstOrder,
-        _ => return Err(Error::input("give --first-order or --density R")),
+        (None, Some(sp), false) => {
+            let s = Density::parse(None, Some(sp))?.0;
+            warn_if_underflows("--sparsity", sp, &s);
+            Objective::Density(s)
+        }
+        (None, None, true) => Objective::FirstOrder,
+        _ => {
+            return Err(Error::input(
+                "give --first-order, --density R or --sparsity S",
+            ));
+        }
     };
     if args.restarts == 0 {
         return Err(Error::input("--restarts must be at least 1"));

@@ -19,6 +19,9 @@ pub struct TableArgs {
     /// Densities, comma-separated; 0 means first order (s -> 0).
     #[arg(long, default_value = "0,1/100", allow_hyphen_values = true)]
     density: String,
+    /// Sparsities S = 1 - s instead of densities, comma-separated (1 means first order).
+    #[arg(long, allow_hyphen_values = true, conflicts_with = "density")]
+    sparsity: Option<String>,
     /// Distribution of an active feature's value: uniform, one, or beta:A,B.
     #[arg(long, default_value = "uniform")]
     values: String,
@@ -77,10 +80,15 @@ pub fn table_command(args: &TableArgs) -> Result<String> {
         ns,
         ms,
         densities: {
-            let ds = parse_densities(&args.density)?;
-            for (text, d) in args.density.split(',').zip(&ds) {
+            let (option, text) = match &args.sparsity {
+                None => ("--density", args.density.clone()),
+                Some(sp) => ("--sparsity", sparsities_as_densities(sp)?),
+            };
+            let ds = parse_densities(&text)
+                .map_err(|e| Error::input(e.to_string().replacen("--density", option, 1)))?;
+            for (t, d) in text.split(',').zip(&ds) {
                 if let Some(d) = d {
-                    warn_if_underflows("--density", text.trim(), d);
+                    warn_if_underflows(option, t.trim(), d);
                 }
             }
             ds
@@ -115,7 +123,7 @@ pub fn table_command(args: &TableArgs) -> Result<String> {
             .map_err(|e| Error::io(path.display().to_string(), e))?;
     }
     let arguments = json!({
-        "act": args.act, "p": args.p, "n": args.n, "m": args.m, "density": args.density,
+        "act": args.act, "p": args.p, "n": args.n, "m": args.m, "density": args.density, "sparsity": args.sparsity,
         "values": args.values, "optimize": args.optimize, "shard": args.shard,
     });
     render(&rows, &args.format, &arguments)
@@ -153,4 +161,23 @@ fn check_table_work(specs: &[crate::report::table::Spec], optimize: bool) -> Res
         )));
     }
     Ok(())
+}
+
+/// `--sparsity 0.9,0.99` as the density list `1/10,1/100` (exact: `1 - S`).
+fn sparsities_as_densities(text: &str) -> Result<String> {
+    text.split(',')
+        .map(|t| {
+            let big_s = crate::kernel::arith::parse_rational(t.trim())
+                .map_err(|e| Error::input(format!("--sparsity {}: {e}", t.trim())))?;
+            let s = BigRational::from_integer(1.into()) - big_s;
+            if s < BigRational::from_integer(0.into()) || s > BigRational::from_integer(1.into()) {
+                return Err(Error::input(format!(
+                    "--sparsity {}: the sparsity must be in [0, 1]",
+                    t.trim()
+                )));
+            }
+            Ok(s.to_string())
+        })
+        .collect::<Result<Vec<_>>>()
+        .map(|v| v.join(","))
 }
