@@ -36,7 +36,7 @@ pub fn certify_command(args: &CertifyArgs) -> Result<String> {
         return Ok(format!("{v}\n"));
     }
     Ok(format!(
-        "model: {model}; n = {} features, m = {} hidden dimensions\nLP certificate of degree {degree}, verified exactly (q_k >= 0, f - q >= 0 on [-1, 1] by Sturm sequences)\nL1 >= {}\n",
+        "model: {model}; n = {} features, m = {} hidden dimensions\nLP certificate of degree {degree}, verified exactly (q_k >= 0, f - q >= 0 on [-1, 1] by two independent exact methods)\nL1 >= {}\n",
         st.n,
         st.m,
         exact_text(&cert.lower)
