@@ -1311,3 +1311,47 @@ fn bounds_with_a_bias_use_only_bounds_valid_with_a_bias() {
         "{text}"
     );
 }
+
+/// `check` on a witness file: the exact value of a rational `W` (with bias and importance) is
+/// recomputed; a claim off by 1e-30, an enclosure that misses it, or a first-order claim with a
+/// bias is refused. The expected value is the hand computation for one feature:
+/// `W = [1]`, power `p = 1`: `xhat = x`, so `L1 = l(1) = mu_2 - 2 mu_2 + mu_2 = 0`; with
+/// `W = [1/2]`: `xhat = x/4`, `L(s) = s E(3U/4)^2 = 3s/16`; with importance 2: `3s/8`.
+#[test]
+fn check_recomputes_witness_files() {
+    let check = |text: &str| {
+        let f = weights_file(text);
+        bin().arg("check").arg(&f.0).output().unwrap()
+    };
+    let ok =
+        check(r#"{"activation":"power","p":1,"W":[["1/2"]],"density":"1/10","value":"3/160"}"#);
+    assert!(
+        ok.status.success(),
+        "{}",
+        String::from_utf8_lossy(&ok.stderr)
+    );
+    assert!(String::from_utf8_lossy(&ok.stdout).contains("3/160"));
+    let weighted = check(
+        r#"{"activation":"power","p":1,"W":[["1/2"]],"importance":["2"],"density":"1/10","value":"3/80"}"#,
+    );
+    assert!(weighted.status.success());
+    let hair = check(&format!(
+        r#"{{"activation":"power","p":1,"W":[["1/2"]],"density":"1/10","value":"{}"}}"#,
+        "18750000000000000000000000000001/1000000000000000000000000000000000"
+    ));
+    assert_eq!(hair.status.code(), Some(1));
+    assert!(String::from_utf8_lossy(&hair.stderr).contains("exact value is 3/160"));
+    let inside = check(
+        r#"{"activation":"power","p":1,"W":[["1/2"]],"density":"1/10","enclosure":["1/60","1/50"]}"#,
+    );
+    assert!(inside.status.success());
+    let outside = check(
+        r#"{"activation":"power","p":1,"W":[["1/2"]],"density":"1/10","enclosure":["1/50","1/40"]}"#,
+    );
+    assert_eq!(outside.status.code(), Some(1));
+    let first = check(r#"{"activation":"power","p":1,"W":[["1"]],"value":"0"}"#);
+    assert!(first.status.success());
+    let biased = check(r#"{"activation":"power","p":1,"W":[["1"]],"b":["1/2"],"value":"0"}"#);
+    assert_eq!(biased.status.code(), Some(1));
+    assert!(String::from_utf8_lossy(&biased.stderr).contains("bias"));
+}
