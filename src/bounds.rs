@@ -9,7 +9,8 @@
 
 use crate::kernel::arith::{Ring, Scalar};
 pub use crate::kernel::closed_form::{
-    c_p, orthogonal_first_order, self_first_order, single_support, theorem1_first_order,
+    c_p, linear_optimum, orthogonal_first_order, self_first_order, single_support,
+    theorem1_first_order,
 };
 use crate::kernel::error::{Error, Result};
 pub use crate::kernel::loss::exact_loss;
@@ -571,13 +572,6 @@ impl Bound for SupportFloor {
 /// `L*(s) = (n - m)^+ (s mu_2 - s^2 mu_1^2)` by Eckart–Young, with or without a bias.
 pub struct LinearExact;
 
-/// `(n - m)^+ (s mu_2 - s^2 mu_1^2)`.
-pub fn linear_optimum(st: &Setting, s: &BigRational) -> BigRational {
-    let k = q(st.n.saturating_sub(st.m) as i64, 1);
-    let mu1 = st.model.mu(1);
-    k * (s * st.model.mu(2) - s * s * &mu1 * &mu1)
-}
-
 impl Bound for LinearExact {
     fn name(&self) -> &'static str {
         "linear-exact"
@@ -596,11 +590,10 @@ impl Bound for LinearExact {
         }
     }
     fn first_order(&self, st: &Query) -> Option<Value> {
-        (st.model.p == 1)
-            .then(|| Value::plain(q(st.n.saturating_sub(st.m) as i64, 1) * st.model.mu(2)))
+        (st.model.p == 1).then(|| Value::plain(linear_optimum(st, None)))
     }
     fn at_density(&self, st: &Query, s: &BigRational) -> Option<Value> {
-        (st.model.p == 1).then(|| Value::plain(linear_optimum(st, s)))
+        (st.model.p == 1).then(|| Value::plain(linear_optimum(st, Some(s))))
     }
 }
 

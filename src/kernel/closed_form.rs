@@ -43,3 +43,14 @@ pub fn theorem1_first_order(model: &Model, n: usize, m: usize) -> BigRational {
 pub fn orthogonal_first_order(st: &Setting) -> BigRational {
     q(st.n as i64, 1) * st.model.mu(2) - c_p(&st.model) * q(st.n.min(st.m) as i64, 1)
 }
+
+/// The linear autoencoder's optimum (power `p = 1`, Eckart–Young): at density `s`,
+/// `(n - m)^+ (s mu_2 - s^2 mu_1^2)`; at first order (`None`), `(n - m)^+ mu_2`.
+pub fn linear_optimum(st: &Setting, density: Option<&BigRational>) -> BigRational {
+    let k = q(st.n.saturating_sub(st.m) as i64, 1);
+    let (mu1, mu2) = (st.model.mu(1), st.model.mu(2));
+    match density {
+        None => k * mu2,
+        Some(s) => k * (s * mu2 - s * s * &mu1 * &mu1),
+    }
+}

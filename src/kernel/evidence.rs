@@ -244,12 +244,7 @@ fn lower_bound(
             if st.model.act != Activation::Power || st.model.p != 1 || importance.is_some() {
                 return Err("linear-exact is proved for power p = 1 and equal importance".into());
             }
-            let k = BigRational::from_integer(BigInt::from(st.n.saturating_sub(st.m)));
-            let (mu1, mu2) = (st.model.mu(1), st.model.mu(2));
-            Ok(match density {
-                None => k * mu2,
-                Some(s) => k * (s * mu2 - s * s * &mu1 * &mu1),
-            })
+            Ok(closed_form::linear_optimum(st, density))
         }
         "single-support+floor" => {
             let s = density.ok_or("single-support+floor is a bound at a density")?;
