@@ -119,6 +119,59 @@ impl Scope {
     }
 }
 
+/// Importance weights as given: an explicit list (one per feature) or `I_i = R^i`.
+#[derive(Clone, Debug, PartialEq)]
+pub enum ImportanceSpec {
+    List(Vec<BigRational>),
+    Geometric(BigRational),
+}
+
+impl ImportanceSpec {
+    /// Parses `1,1/2,1/4` or `geometric:7/10` (weights nonnegative).
+    pub fn parse(text: &str) -> Result<Self> {
+        let parse = |t: &str| {
+            crate::kernel::arith::parse_rational(t.trim())
+                .map_err(|e| Error::input(format!("--importance: {e}")))
+        };
+        let spec = match text.strip_prefix("geometric:") {
+            Some(r) => ImportanceSpec::Geometric(parse(r)?),
+            None => ImportanceSpec::List(text.split(',').map(parse).collect::<Result<_>>()?),
+        };
+        let negative = match &spec {
+            ImportanceSpec::Geometric(r) => *r < q(0, 1),
+            ImportanceSpec::List(v) => v.iter().any(|x| *x < q(0, 1)),
+        };
+        if negative {
+            return Err(Error::input("--importance: weights must be nonnegative"));
+        }
+        Ok(spec)
+    }
+
+    /// The weights of `n` features.
+    pub fn weights(&self, n: usize) -> Result<Vec<BigRational>> {
+        match self {
+            ImportanceSpec::Geometric(r) => Ok((0..n).map(|i| Ring::pow(r, i as u32)).collect()),
+            ImportanceSpec::List(v) if v.len() == n => Ok(v.clone()),
+            ImportanceSpec::List(v) => Err(Error::input(format!(
+                "--importance has {} weights; n = {n} needs {n}",
+                v.len()
+            ))),
+        }
+    }
+}
+
+impl std::fmt::Display for ImportanceSpec {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            ImportanceSpec::Geometric(r) => write!(f, "geometric:{r}"),
+            ImportanceSpec::List(v) => {
+                let t: Vec<String> = v.iter().map(|x| x.to_string()).collect();
+                write!(f, "{}", t.join(","))
+            }
+        }
+    }
+}
+
 /// The question the bounds answer: the optimum `L*` over `W` (and over `b` too when `bias`) for
 /// a setting, with equal importance or the given weights `I_i`.
 #[derive(Clone, Debug, PartialEq)]

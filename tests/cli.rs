@@ -476,7 +476,7 @@ fn optimize_refuses_bad_arguments() {
             "optimize", "--act", "power", "--p", "2", "--n", "3", "--m", "2",
         ],
         None,
-        "--first-order or --density",
+        "--first-order, --density R or --sparsity S",
     );
     refused(
         &[

@@ -21,6 +21,8 @@ fn grid(
         ms: ms.to_vec(),
         densities: parse_densities(dens).unwrap(),
         values: Values::Uniform,
+        bias: false,
+        importance: None,
     }
 }
 
@@ -133,7 +135,7 @@ fn killed_sweep_resumes_without_loss_or_repeat() {
     assert!(stored.ends_with('\n'));
     let keys: Vec<String> = csv_rows(&stored)
         .iter()
-        .map(|l| l.split(',').take(6).collect::<Vec<_>>().join(","))
+        .map(|l| l.split(',').take(7).collect::<Vec<_>>().join(","))
         .collect();
     let mut unique = keys.clone();
     unique.sort();
@@ -445,5 +447,65 @@ fn table_evidence_is_rechecked_and_tampering_is_caught() {
     let bad = check(&dir);
     assert_eq!(bad.status.code(), Some(1));
     assert!(String::from_utf8_lossy(&bad.stderr).contains("certified"));
+    let _ = std::fs::remove_dir_all(&dir);
+}
+
+/// A table about a trained bias and importance weights `0.7^i`: the question is in every row,
+/// only bounds valid for it are used (the floor for p = 2; nothing but 0 for the ReLU), and the
+/// evidence re-verifies with the same question.
+#[test]
+fn tables_with_bias_and_importance_use_only_bounds_in_scope() {
+    let dir = std::env::temp_dir().join(format!("superbound-bias-{}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&dir);
+    let out = bin()
+        .args([
+            "table",
+            "--act",
+            "power,rect",
+            "--p",
+            "1,2",
+            "--n",
+            "3",
+            "--m",
+            "2",
+            "--sparsity",
+            "0.99",
+            "--bias",
+            "--importance",
+            "geometric:7/10",
+            "--format",
+            "csv",
+            "--evidence",
+        ])
+        .arg(&dir)
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let text = String::from_utf8_lossy(&out.stdout).to_string();
+    let rows = superbound::report::table::parse_rows(&text, "table").unwrap();
+    assert_eq!(rows.len(), 4);
+    for r in &rows {
+        assert_eq!(r.get("question"), "b=any I=1;7/10;49/100", "{}", r.key());
+        let by = r.get("lower_by");
+        assert!(
+            by.starts_with("floor") || by == "zero",
+            "row {}: lower bound by {by}, outside the question's scope",
+            r.key()
+        );
+        if r.get("p") == "2" {
+            assert!(by.starts_with("floor"), "{}", r.key());
+        }
+    }
+    let check = bin().arg("check").arg(&dir).output().unwrap();
+    assert!(
+        check.status.success(),
+        "{}",
+        String::from_utf8_lossy(&check.stderr)
+    );
+    assert!(String::from_utf8_lossy(&check.stdout).contains("4 of 4 rows match"));
     let _ = std::fs::remove_dir_all(&dir);
 }

@@ -183,6 +183,8 @@ fn check_row(row: &Row, dir: &std::path::Path) -> std::result::Result<(), String
         n: num("n")?,
         m: num("m")?,
         values: row.get("values").parse()?,
+        bias: false,
+        importance: None,
         density: (!num_traits::Zero::is_zero(&density)).then_some(density.clone()),
     };
     let path = dir.join(spec.evidence_name());
@@ -194,9 +196,7 @@ fn check_row(row: &Row, dir: &std::path::Path) -> std::result::Result<(), String
         && v.setting.n == spec.n
         && v.setting.m == spec.m
         && v.setting.model.values == spec.values
-        && v.density == spec.density
-        && !v.bias
-        && v.importance.is_none();
+        && v.density == spec.density;
     if !ok_setting {
         return Err("the evidence is about another model, size or density".into());
     }

@@ -89,33 +89,17 @@ pub struct ImportanceArgs {
 }
 
 impl ImportanceArgs {
+    /// The parsed weights (`None`: equal importance).
+    pub fn spec(&self) -> Result<Option<crate::bounds::ImportanceSpec>> {
+        self.importance
+            .as_deref()
+            .map(crate::bounds::ImportanceSpec::parse)
+            .transpose()
+    }
+
     /// The weights for `n` features (`None`: equal importance).
     pub fn weights(&self, n: usize) -> Result<Option<Vec<BigRational>>> {
-        let Some(text) = self.importance.as_deref() else {
-            return Ok(None);
-        };
-        let parse = |t: &str| {
-            crate::kernel::arith::parse_rational(t.trim())
-                .map_err(|e| Error::input(format!("--importance: {e}")))
-        };
-        let v: Vec<BigRational> = if let Some(r) = text.strip_prefix("geometric:") {
-            let r = parse(r)?;
-            (0..n)
-                .map(|i| crate::kernel::arith::Ring::pow(&r, i as u32))
-                .collect()
-        } else {
-            text.split(',').map(parse).collect::<Result<_>>()?
-        };
-        if v.len() != n {
-            return Err(Error::input(format!(
-                "--importance has {} weights; n = {n} needs {n}",
-                v.len()
-            )));
-        }
-        if v.iter().any(|x| *x < BigRational::from_integer(0.into())) {
-            return Err(Error::input("--importance: weights must be nonnegative"));
-        }
-        Ok(Some(v))
+        self.spec()?.map(|s| s.weights(n)).transpose()
     }
 }
 

@@ -25,6 +25,11 @@ pub struct TableArgs {
     /// Distribution of an active feature's value: uniform, one, or beta:A,B.
     #[arg(long, default_value = "uniform")]
     values: String,
+    /// Ask about the optimum over W and a bias b (only bounds proved with a bias apply).
+    #[arg(long)]
+    bias: bool,
+    #[command(flatten)]
+    importance: ImportanceArgs,
     /// Add the optimiser's exact value as an upper bound (slower).
     #[arg(long)]
     optimize: bool,
@@ -75,6 +80,8 @@ pub fn table_command(args: &TableArgs) -> Result<String> {
         )));
     }
     let grid = Grid {
+        bias: args.bias,
+        importance: args.importance.spec()?,
         acts,
         ps: ps.into_iter().map(|p| p as u32).collect(),
         ns,

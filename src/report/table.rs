@@ -4,7 +4,7 @@
 //! without losing or repeating a row, and `--shard K/N` splits a sweep deterministically.
 
 use crate::bounds::{self, Setting, Side};
-use crate::kernel::arith::fmt_decimal_exact;
+use crate::kernel::arith::{Scalar, fmt_decimal_exact};
 use crate::kernel::error::{Error, Result};
 use crate::kernel::gegenbauer::kappa;
 use crate::kernel::model::{Activation, Density, Model, Values};
@@ -13,12 +13,13 @@ use rayon::prelude::*;
 use std::io::Write;
 
 /// The store's columns, in order (exact values as `a/b`, decimals beside them).
-pub const COLUMNS: [&str; 16] = [
+pub const COLUMNS: [&str; 17] = [
     "activation",
     "p",
     "n",
     "m",
     "values",
+    "question",
     "density",
     "lower",
     "lower_float",
@@ -33,7 +34,7 @@ pub const COLUMNS: [&str; 16] = [
 ];
 
 /// The columns that identify a row (the rest are computed).
-pub const KEY_COLUMNS: [&str; 6] = ["activation", "p", "n", "m", "values", "density"];
+pub const KEY_COLUMNS: [&str; 7] = ["activation", "p", "n", "m", "values", "question", "density"];
 
 /// One row to compute: a model, sizes, and a density (`None`: first order, written `0`).
 #[derive(Clone, Debug, PartialEq)]
@@ -43,10 +44,33 @@ pub struct Spec {
     pub n: usize,
     pub m: usize,
     pub values: Values,
+    /// Optimise a bias too (only bounds valid with a bias apply).
+    pub bias: bool,
+    /// Importance weights (`None`: equal).
+    pub importance: Option<bounds::ImportanceSpec>,
     pub density: Option<BigRational>,
 }
 
+/// The question in a row's `question` column: `b=0` or `b=any`, and `I=equal` or the weights.
+pub fn question_text(bias: bool, importance: Option<&[BigRational]>) -> String {
+    let i = importance.map_or("equal".to_string(), |v| {
+        v.iter()
+            .map(|x| x.to_string())
+            .collect::<Vec<_>>()
+            .join(";")
+    });
+    format!("b={} I={i}", if bias { "any" } else { "0" })
+}
+
 impl Spec {
+    /// The importance weights of this row's `n` features.
+    pub fn weights(&self) -> Result<Option<Vec<BigRational>>> {
+        self.importance
+            .as_ref()
+            .map(|s| s.weights(self.n))
+            .transpose()
+    }
+
     /// The row's key as stored: `activation,p,n,m,values,density`.
     pub fn key(&self) -> String {
         [
@@ -55,6 +79,7 @@ impl Spec {
             self.n.to_string(),
             self.m.to_string(),
             self.values.to_string(),
+            question_text(self.bias, self.weights().ok().flatten().as_deref()),
             self.density
                 .as_ref()
                 .map_or("0".to_string(), |d| d.to_string()),
@@ -142,6 +167,8 @@ pub struct Grid {
     pub ms: Vec<usize>,
     pub densities: Vec<Option<BigRational>>,
     pub values: Values,
+    pub bias: bool,
+    pub importance: Option<bounds::ImportanceSpec>,
 }
 
 impl Grid {
@@ -159,6 +186,8 @@ impl Grid {
                                 n,
                                 m,
                                 values: self.values,
+                                bias: self.bias,
+                                importance: self.importance.clone(),
                                 density: d.clone(),
                             });
                         }
@@ -255,8 +284,12 @@ fn evidence(spec: &Spec, best: &bounds::Best) -> serde_json::Value {
         "values": spec.values.to_string(),
         "n": spec.n,
         "m": spec.m,
-        "bias": false,
-        "importance": null,
+        "bias": spec.bias,
+        "importance": spec
+            .weights()
+            .ok()
+            .flatten()
+            .map(|v| v.iter().map(|x| x.to_string()).collect::<Vec<_>>()),
         "density": spec.density.as_ref().map_or("0".to_string(), |d| d.to_string()),
         "lower": lower,
         "upper": upper,
@@ -269,10 +302,15 @@ fn evidence(spec: &Spec, best: &bounds::Best) -> serde_json::Value {
 pub fn compute(spec: &Spec, optimize: bool) -> Result<(Row, serde_json::Value)> {
     let model = Model::new(spec.act, spec.p, spec.values)?;
     let st = Setting::new(model, spec.n, spec.m)?;
-    let first = bounds::first_order_entries(&st);
+    let query = bounds::Query {
+        setting: st,
+        bias: spec.bias,
+        importance: spec.weights()?,
+    };
+    let first = bounds::first_order_entries_for(&query);
     let mut entries = match &spec.density {
         None => first.clone(),
-        Some(s) => bounds::density_entries(&st, s),
+        Some(s) => bounds::density_entries_for(&query, s),
     };
     if optimize {
         use crate::search::optimise::{Objective, Options, Problem, optimise};
@@ -283,16 +321,31 @@ pub fn compute(spec: &Spec, optimize: bool) -> Result<(Row, serde_json::Value)> 
         let problem = Problem {
             setting: st,
             objective,
-            bias: false,
-            importance: None,
+            bias: spec.bias,
+            importance: query
+                .importance
+                .as_ref()
+                .map(|v| v.iter().map(|x| x.to_f64()).collect()),
         };
-        if let Ok(found) = optimise(
+        // The exact value for the exact weights (the search saw f64 weights).
+        let exact = |mut found: crate::search::optimise::Found| {
+            found.weights.importance = query.importance.clone();
+            found.value = match &spec.density {
+                None => crate::kernel::loss::first_order_exact(&model, &found.weights),
+                Some(s) => crate::kernel::loss::exact_loss(&model, &found.weights, s)?,
+            };
+            Some(found)
+        };
+        if let Some(found) = optimise(
             &problem,
             &Options {
                 restarts: 8,
                 ..Default::default()
             },
-        ) {
+        )
+        .ok()
+        .and_then(exact)
+        {
             entries.push(bounds::Entry {
                 side: Side::Upper,
                 name: "optimizer",
@@ -307,11 +360,14 @@ pub fn compute(spec: &Spec, optimize: bool) -> Result<(Row, serde_json::Value)> 
     }
     let best = bounds::best_of(&entries)?;
     let by = |e: &bounds::Entry| e.value.detail.clone().unwrap_or_else(|| e.name.to_string());
-    let cross = bounds::crossover(&st, &first).map_or("-".to_string(), |c| match c.bracket {
-        Some((lo, hi)) => fmt_decimal_exact(&((lo + hi) / BigRational::from_integer(2.into()))),
-        None if c.skipped.is_some() => "skipped".to_string(),
-        None => "none".to_string(),
-    });
+    let cross = (query == bounds::Query::plain(st))
+        .then(|| bounds::crossover(&st, &first))
+        .flatten()
+        .map_or("-".to_string(), |c| match c.bracket {
+            Some((lo, hi)) => fmt_decimal_exact(&((lo + hi) / BigRational::from_integer(2.into()))),
+            None if c.skipped.is_some() => "skipped".to_string(),
+            None => "none".to_string(),
+        });
     let (lo, up) = (&best.lower.value.value, &best.upper.value.value);
     let ratio = best
         .ratio()
@@ -335,14 +391,19 @@ pub fn compute(spec: &Spec, optimize: bool) -> Result<(Row, serde_json::Value)> 
 
 /// Everything that changes a row's value besides its key: a store written under other
 /// arguments is refused, never silently reused.
-pub fn store_arguments(values: Values, optimize: bool) -> serde_json::Value {
+pub fn store_arguments(
+    values: Values,
+    optimize: bool,
+    bias: bool,
+    importance: Option<&bounds::ImportanceSpec>,
+) -> serde_json::Value {
     serde_json::json!({
-        "store_format": 2,
+        "store_format": 3,
         "evidence_format": crate::kernel::evidence::EVIDENCE_FORMAT,
         "values": values.to_string(),
         "optimize": optimize,
-        "bias": false,
-        "importance": null,
+        "bias": bias,
+        "importance": importance.map(|i| i.to_string()),
         "lp_degree": "max(12, 2p)",
     })
 }
@@ -497,14 +558,17 @@ pub struct RunOptions<'a> {
 /// (a stored row whose evidence file is missing is computed again).
 pub fn run(specs: &[Spec], opts: &RunOptions) -> Result<Vec<Row>> {
     use indicatif::ParallelProgressIterator;
-    let values: Vec<Values> = specs.iter().map(|s| s.values).collect();
-    if values.windows(2).any(|w| w[0] != w[1]) {
-        return Err(Error::input("a table run has one --values"));
+    if specs.windows(2).any(|w| {
+        (w[0].values, w[0].bias, &w[0].importance) != (w[1].values, w[1].bias, &w[1].importance)
+    }) {
+        return Err(Error::input(
+            "a table run has one --values, --bias and --importance",
+        ));
     }
-    let arguments = store_arguments(
-        values.first().copied().unwrap_or(Values::Uniform),
-        opts.optimize,
-    );
+    let arguments = match specs.first() {
+        Some(s) => store_arguments(s.values, opts.optimize, s.bias, s.importance.as_ref()),
+        None => store_arguments(Values::Uniform, opts.optimize, false, None),
+    };
     let store = opts.store.map(|p| Store::open(p, &arguments)).transpose()?;
     if let Some(dir) = opts.evidence {
         std::fs::create_dir_all(dir).map_err(|e| Error::io(dir.display().to_string(), e))?;
@@ -600,7 +664,15 @@ pub fn render(rows: &[Row], format: &str, arguments: &serde_json::Value) -> Resu
             ))
         }
         "md" => {
-            let mut out = String::from(
+            let mut out = String::new();
+            if let Some(q) = rows
+                .first()
+                .map(|r| r.get("question"))
+                .filter(|q| *q != "b=0 I=equal")
+            {
+                out += &format!("question: {q} (only bounds valid for it are used)\n\n");
+            }
+            out += &String::from(
                 "| act | p | n | m | density | lower | lower by | upper | upper by | ratio | kappa | certified (1e-9) | crossover |\n|---|---|---|---|---|---|---|---|---|---|---|---|---|\n",
             );
             for r in rows {
