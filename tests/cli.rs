@@ -1355,3 +1355,18 @@ fn check_recomputes_witness_files() {
     assert_eq!(biased.status.code(), Some(1));
     assert!(String::from_utf8_lossy(&biased.stderr).contains("bias"));
 }
+
+/// An importance list that does not fit some `n` of the grid is refused before any row.
+#[test]
+fn table_refuses_an_importance_list_of_the_wrong_length() {
+    bin()
+        .args([
+            "table", "--act", "power", "--p", "2", "--n", "3,4", "--m", "2",
+        ])
+        .args(["--density", "0", "--importance", "1,1,1"])
+        .assert()
+        .code(1)
+        .stderr(predicate::str::contains(
+            "--importance has 3 weights; n = 4",
+        ));
+}

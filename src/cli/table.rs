@@ -102,6 +102,13 @@ pub fn table_command(args: &TableArgs) -> Result<String> {
         },
         values,
     };
+    // An explicit importance list must fit every n of the grid (refused here, once, rather than
+    // row by row).
+    if let Some(spec) = &grid.importance {
+        for &n in &grid.ns {
+            spec.weights(n)?;
+        }
+    }
     let shard_spec = args.shard.as_deref().map(parse_shard).transpose()?;
     let specs = shard(grid.specs(), shard_spec);
     if specs.len() > 100_000 {
