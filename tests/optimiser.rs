@@ -6,7 +6,8 @@ use proptest::prelude::*;
 use superbound::bounds::{Setting, Side, density_entries, first_order_entries, registry};
 use superbound::kernel::arith::{Ring, Scalar};
 use superbound::kernel::model::{Activation, Model, Values};
-use superbound::search::optimise::{Objective, Options, Problem, feature_summary, optimise};
+use superbound::report::features::features;
+use superbound::search::optimise::{Objective, Options, Problem, optimise};
 
 fn q(n: i64, d: i64) -> BigRational {
     BigRational::new(n.into(), d.into())
@@ -131,8 +132,18 @@ fn rectified_pentagon() {
         "{}",
         found.value.to_f64()
     );
-    let (norms, dims) = feature_summary(&w);
-    assert!(norms.iter().all(|&x| x > 0.5) && dims.iter().all(|&d| d > 0.0 && d < 1.0));
+    // The pentagon: five equal norms, each feature sharing its direction with the others (Elhage's
+    // D_i = 2/5 for a regular pentagon: |w|^2 / (|w|^2 (1 + 2 cos^2 72 + 2 cos^2 144)) = 1 / (5/2)).
+    let f = features(&w, None, 0.5);
+    assert_eq!(f.represented, 5);
+    for feat in &f.features {
+        assert!((feat.dimensionality - 0.4).abs() < 1e-6, "{feat:?}");
+        // sum_{j != i} (w_hat_i . w_j)^2 = |w|^2 (2 cos^2 72 + 2 cos^2 144) = 3/2 |w|^2
+        assert!(
+            (feat.superposition - 1.5 * feat.norm.powi(2)).abs() < 1e-6,
+            "{feat:?}"
+        );
+    }
 }
 
 #[test]

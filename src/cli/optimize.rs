@@ -35,6 +35,13 @@ pub struct OptimizeArgs {
     steps: usize,
     #[command(flatten)]
     importance: ImportanceArgs,
+    /// Inputs of the sampled objective (rect at a density, and --method adam's final choice):
+    /// the first sample; the polish and the choice use fresh samples four times larger.
+    #[arg(long, default_value_t = crate::search::optimise::DEFAULT_SAMPLES)]
+    samples: usize,
+    /// A feature counts as represented when its norm exceeds this (Elhage et al.: 0.5).
+    #[arg(long, default_value_t = crate::report::features::REPRESENTED_NORM)]
+    represented: f64,
     /// Print JSON instead of text.
     #[arg(long)]
     json: bool,
@@ -44,9 +51,7 @@ pub struct OptimizeArgs {
 }
 
 pub fn optimize_command(args: &OptimizeArgs) -> Result<String> {
-    use crate::search::optimise::{
-        Objective, Options, Problem, REPRESENTED_NORM, feature_summary, optimise,
-    };
+    use crate::search::optimise::{Objective, Options, Problem, optimise, rigorous_value};
     let model = args.model.model()?;
     let st = Setting::new(model, args.size.n, args.size.m)?;
     let objective = match (&args.density, &args.sparsity, args.first_order) {
@@ -87,11 +92,19 @@ pub fn optimize_command(args: &OptimizeArgs) -> Result<String> {
             model.p.pow(2)
         )));
     }
-    if st.n * st.m > 4096 {
+    if st.n > MAX_N || st.n * st.m > MAX_WEIGHTS {
         return Err(Error::too_large(format!(
-            "n m = {} weights; the optimiser takes at most 4096",
-            st.n * st.m
+            "n = {}, m = {}: the optimiser takes n <= {MAX_N} and n m <= {MAX_WEIGHTS}",
+            st.n, st.m
         )));
+    }
+    if !(1..=MAX_SAMPLES).contains(&args.samples) {
+        return Err(Error::input(format!(
+            "--samples must be between 1 and {MAX_SAMPLES}"
+        )));
+    }
+    if !args.represented.is_finite() || args.represented < 0.0 {
+        return Err(Error::input("--represented must be a nonnegative number"));
     }
     let importance = args.importance.weights(st.n)?;
     let problem = Problem {
@@ -114,19 +127,22 @@ pub fn optimize_command(args: &OptimizeArgs) -> Result<String> {
         method: args.method,
         adam_steps: args.steps,
         progress: true,
+        samples: args.samples,
         ..Default::default()
     };
     let mut found = optimise(&problem, &opts)?;
     if let Some(imp) = &importance {
         // The search used f64 weights; the exact value is for the exact importance given.
         found.weights.importance = Some(imp.clone());
-        found.value = match &objective {
-            Objective::FirstOrder => crate::kernel::loss::first_order_exact(&model, &found.weights),
-            Objective::Density(s) => crate::kernel::loss::exact_loss(&model, &found.weights, s)
-                .ok_or_else(|| {
-                    Error::too_large("no exact loss for the W found (more than 8 coupled features)")
-                })?,
-        };
+        match &objective {
+            Objective::FirstOrder => {
+                found.value = crate::kernel::loss::first_order_exact(&model, &found.weights)
+            }
+            Objective::Density(s) => {
+                (found.value, found.exact, found.enclosure) =
+                    rigorous_value(&model, &found.weights, s)?
+            }
+        }
     }
     // The best lower bound whose scope covers this question (bias, importance): the result
     // is compared with nothing else.
@@ -151,8 +167,12 @@ pub fn optimize_command(args: &OptimizeArgs) -> Result<String> {
         )));
     }
     let wf = found.weights.w.map(<f64 as Scalar>::from_rational);
-    let (norms, dims) = feature_summary(&wf);
-    let represented = norms.iter().filter(|&&x| x > REPRESENTED_NORM).count();
+    let bf: Option<Vec<f64>> = found
+        .weights
+        .bias
+        .as_ref()
+        .map(|b| b.iter().map(|x| x.to_f64()).collect());
+    let feats = crate::report::features::features(&wf, bf.as_deref(), args.represented);
     if let Some(path) = &args.save {
         std::fs::write(path, format!("{}\n", found.weights.to_json()))
             .map_err(|e| Error::io(path.display().to_string(), e))?;
@@ -169,11 +189,24 @@ pub fn optimize_command(args: &OptimizeArgs) -> Result<String> {
         obj.insert("objective_detail".into(), json!(found.objective));
         obj.insert("value".into(), exact_json(&found.value));
         obj.insert("float".into(), json!(found.value.to_f64()));
+        obj.insert("exact".into(), json!(found.exact));
+        if let Some((lo, hi)) = &found.enclosure {
+            obj.insert("enclosure".into(), json!([exact_json(lo), exact_json(hi)]));
+        }
+        if let Some(e) = &found.estimate {
+            obj.insert("estimate".into(), json!(e));
+        }
+        if let Some(sampling) = &found.sampling {
+            obj.insert("sampling".into(), json!(sampling));
+        }
         obj.insert("W".into(), json!(rows));
-        if let Some(b) = &found.weights.bias {
+        if let Some(b) = &bf {
+            obj.insert("b".into(), json!(b));
+        }
+        if let Some(imp) = &importance {
             obj.insert(
-                "b".into(),
-                json!(b.iter().map(|x| x.to_f64()).collect::<Vec<_>>()),
+                "importance".into(),
+                json!(imp.iter().map(|x| x.to_string()).collect::<Vec<_>>()),
             );
         }
         obj.insert("seed".into(), json!(args.seed));
@@ -189,9 +222,7 @@ pub fn optimize_command(args: &OptimizeArgs) -> Result<String> {
             .map(|(k, n)| (k.name().to_string(), json!(n)))
             .collect();
         obj.insert("stopped".into(), serde_json::Value::Object(stopped));
-        obj.insert("norms".into(), json!(norms));
-        obj.insert("dimensionality".into(), json!(dims));
-        obj.insert("represented".into(), json!(represented));
+        obj.insert("features".into(), json!(feats));
         obj.insert("question".into(), json!(query.describe()));
         if let Some(l) = &lower {
             obj.insert(
@@ -199,7 +230,6 @@ pub fn optimize_command(args: &OptimizeArgs) -> Result<String> {
                 json!({"by": l.value.detail.clone().unwrap_or_else(|| l.name.to_string()), "value": fmt_exact(&l.value.value), "float": l.value.value.to_f64()}),
             );
         }
-        obj.insert("represented_threshold".into(), json!(REPRESENTED_NORM));
         return Ok(format!("{}\n", serde_json::Value::Object(obj)));
     }
     let mut out = format!(
@@ -217,15 +247,44 @@ pub fn optimize_command(args: &OptimizeArgs) -> Result<String> {
         args.seed,
         found.start
     );
-    out += &format!(
-        "exact value of the W found (an upper bound on the optimum): {}  (≈ {})\n",
-        if fmt_exact(&found.value).len() <= 60 {
-            fmt_exact(&found.value)
+    let shown = |q: &BigRational| {
+        let e = fmt_exact(q);
+        if e.len() <= 60 {
+            format!("{e}  (≈ {})", fmt_decimal_exact(q))
         } else {
-            format!("({} digits, see --json)", fmt_exact(&found.value).len())
-        },
-        fmt_decimal_exact(&found.value)
-    );
+            format!(
+                "≈ {} ({} digits exactly, see --json)",
+                fmt_decimal_exact(q),
+                e.len()
+            )
+        }
+    };
+    if let Some(sampling) = &found.sampling {
+        out += &format!("sampled objective: {sampling}\n");
+    }
+    if let Some(e) = &found.estimate {
+        out += &format!(
+            "estimated loss of the W found (independent sample, an estimate): {} ± {} (1 standard error)\n",
+            fmt_decimal(e.mean),
+            fmt_decimal(e.std_error)
+        );
+    }
+    match &found.enclosure {
+        None => {
+            out += &format!(
+                "exact value of the W found (an upper bound on the optimum): {}\n",
+                shown(&found.value)
+            )
+        }
+        Some((lo, hi)) => {
+            out += &format!(
+                "exact value of the W found not computed; it lies in [{}, {}] (exact enclosure); \
+                 the upper end is an upper bound on the optimum\n",
+                fmt_decimal_exact(lo),
+                fmt_decimal_exact(hi)
+            )
+        }
+    }
     out += &format!("question: {}\n", query.describe());
     if let Some(l) = &lower {
         out += &format!(
@@ -240,20 +299,7 @@ pub fn optimize_command(args: &OptimizeArgs) -> Result<String> {
         .map(|(k, n)| format!("{} {n}", k.name()))
         .collect();
     out += &format!("restarts stopped: {}\n", stopped.join(", "));
-    out += &format!(
-        "represented features (norm > {REPRESENTED_NORM}): {represented} of {}\n",
-        st.n
-    );
-    out += "feature  norm            dimensionality  column of W\n";
-    for i in 0..st.n {
-        let col: Vec<String> = (0..st.m).map(|r| format!("{:+.6}", wf.get(r, i))).collect();
-        out += &format!(
-            "{i:7}  {:<14}  {:<14}  [{}]\n",
-            fmt_decimal(norms[i]),
-            fmt_decimal(dims[i]),
-            col.join(", ")
-        );
-    }
+    out += &feats.render(&wf);
     Ok(out)
 }
 
@@ -262,3 +308,9 @@ const MAX_RESTARTS: usize = 1000;
 /// Largest `restarts * n * m * p^2` accepted (each restart is bounded besides by
 /// [`crate::search::optimise::Budget`]: iterations, evaluations and 2 s of wall clock).
 const MAX_RESTART_WORK: u128 = 4_000_000;
+/// Largest number of features.
+const MAX_N: usize = 1000;
+/// Largest `n m`.
+const MAX_WEIGHTS: usize = 100_000;
+/// Largest `--samples`.
+const MAX_SAMPLES: usize = 1 << 22;

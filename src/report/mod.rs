@@ -1,4 +1,5 @@
 //! Reports built on the bounds: tables of tightness and plots.
 
+pub mod features;
 pub mod plot;
 pub mod table;

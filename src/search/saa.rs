@@ -1,0 +1,355 @@
+//! Sample-average approximation (SAA) of the loss at a density, for either activation, with
+//! bias and importance, for any `n`: the objective the rectified optimiser minimises.
+//!
+//! `L(W, b; s) = sum_k P(|S| = k) E[l(S) | |S| = k]` with `P(|S| = k) = C(n, k) s^k (1-s)^{n-k}`.
+//! The sample is **stratified by support size**: the empty support is exact
+//! (`l(∅) = sum_i I_i sigma(b_i)^2`, no randomness), and stratum `k >= 1` gets
+//! `N_k = max(2, round(N P_k))` inputs with a uniformly random support of size `k` and values
+//! drawn from `D`. The estimate
+//!
+//! ```text
+//! L_hat = P_0 l(∅) + sum_k (P_k / N_k) sum_{t <= N_k} l(x_t)
+//! ```
+//!
+//! (values of uniform features taken from a randomly shifted low-discrepancy sequence, and every
+//! support of a stratum enumerated when there are few of them) is unbiased over the kept strata, and its minimiser converges to the true one as `N` grows
+//! (the same fixed sample at every evaluation: common random numbers, so `L_hat` is a smooth
+//! deterministic function of `W` wherever no `z_i` sits at a kink). Strata are kept from the most
+//! probable down until the left-out probability is below [`LEFT_OUT`]; the error this adds is at
+//! most `LEFT_OUT` times a loss bound and is stated in [`Sample::describe`].
+//!
+//! Per input with support `A`, `z = b + G_{:,A} u_A` costs `O(n |A|)`, and so does its
+//! contribution to `Gamma = dL/dG` (`Gamma_ij += w delta_i u_j` for `j in A`,
+//! `delta_i = -2 I_i (x_i - sigma(z_i)) sigma'(z_i)`); the chain rule through `G = W^T W` is
+//! `O(m n^2)` once per evaluation. Inputs are processed in parallel blocks.
+
+use crate::kernel::model::{Mat, Model, Values};
+use crate::search::montecarlo::draw_value;
+use rand::{Rng, SeedableRng};
+use rand_chacha::ChaCha8Rng;
+use rayon::prelude::*;
+
+/// Largest probability of the support sizes left out of the sample.
+pub const LEFT_OUT: f64 = 1e-12;
+
+/// Blocks of inputs evaluated in parallel (fixed, so results do not depend on the threads).
+const BLOCKS: usize = 16;
+
+/// One sampled input: its weight `P_k / N_k` and its active features `(j, u_j)`.
+#[derive(Clone, Debug)]
+pub struct Point {
+    pub weight: f64,
+    pub active: Vec<(usize, f64)>,
+}
+
+/// A fixed stratified sample at density `s` (see the module doc).
+#[derive(Clone, Debug)]
+pub struct Sample {
+    pub n: usize,
+    pub s: f64,
+    pub seed: u64,
+    /// `P(|S| = 0)`, the weight of the exact empty-support term.
+    pub empty: f64,
+    pub points: Vec<Point>,
+    /// Probability of the support sizes left out (`<= LEFT_OUT`).
+    pub left_out: f64,
+    /// `(k, P_k, N_k)` of the kept strata `k >= 1`.
+    pub strata: Vec<(usize, f64, usize)>,
+}
+
+/// `P(|S| = k)` for `k = 0..=n`, computed in logs (no overflow for `n` up to thousands).
+pub fn support_size_probabilities(n: usize, s: f64) -> Vec<f64> {
+    if s >= 1.0 {
+        let mut v = vec![0.0; n + 1];
+        v[n] = 1.0;
+        return v;
+    }
+    if s <= 0.0 {
+        let mut v = vec![0.0; n + 1];
+        v[0] = 1.0;
+        return v;
+    }
+    let (ls, l1s) = (s.ln(), (-s).ln_1p());
+    let mut log_binom = 0.0f64;
+    (0..=n)
+        .map(|k| {
+            if k > 0 {
+                log_binom += ((n - k + 1) as f64).ln() - (k as f64).ln();
+            }
+            (log_binom + k as f64 * ls + (n - k) as f64 * l1s).exp()
+        })
+        .collect()
+}
+
+impl Sample {
+    /// About `size` sampled inputs (plus the exact empty support) for `n` features at density
+    /// `s`, with values of `model`, from `seed` (stratum `k` uses stream `k` of ChaCha8).
+    pub fn new(model: &Model, n: usize, s: f64, size: usize, seed: u64) -> Sample {
+        let probs = support_size_probabilities(n, s);
+        // Keep the most probable strata until what is left out is below LEFT_OUT.
+        let mut order: Vec<usize> = (1..=n).filter(|&k| probs[k] > 0.0).collect();
+        order.sort_by(|&a, &b| probs[b].total_cmp(&probs[a]));
+        let mut left: f64 = order.iter().map(|&k| probs[k]).sum();
+        let mut kept = Vec::new();
+        for &k in &order {
+            if left <= LEFT_OUT {
+                break;
+            }
+            left -= probs[k];
+            kept.push(k);
+        }
+        kept.sort_unstable();
+        // What is left out, summed directly (the running difference above only decides).
+        let left: f64 = order
+            .iter()
+            .filter(|k| kept.binary_search(k).is_err())
+            .map(|&k| probs[k])
+            .sum();
+        let mass: f64 = kept.iter().map(|&k| probs[k]).sum();
+        let mut points = Vec::new();
+        let mut strata = Vec::new();
+        for &k in &kept {
+            let share = if mass > 0.0 { probs[k] / mass } else { 0.0 };
+            let wanted = ((size as f64 * share).round() as usize).max(2);
+            let mut rng = ChaCha8Rng::seed_from_u64(seed);
+            rng.set_stream(k as u64);
+            let mut scratch = Vec::new();
+            let alpha = kronecker_steps(k);
+            let shift: Vec<f64> = (0..k).map(|_| rng.random::<f64>()).collect();
+            let mut values = |t: usize, rng: &mut ChaCha8Rng| -> Vec<f64> {
+                (0..k)
+                    .map(|d| match model.values {
+                        // A low-discrepancy point of [0, 1)^k (randomly shifted).
+                        Values::Uniform => (shift[d] + t as f64 * alpha[d]).fract(),
+                        _ => draw_value(&model.values, rng, &mut scratch),
+                    })
+                    .collect()
+            };
+            // Every support when there are few (each gets the same number of points),
+            // else a uniformly random support per point.
+            let supports = binomial_f64(n, k);
+            let count;
+            if supports * 8.0 <= wanted as f64 {
+                let per = (wanted as f64 / supports).ceil() as usize;
+                count = per * supports as usize;
+                for_each_subset(n, k, &mut |support: &[usize]| {
+                    for t in 0..per {
+                        let u = values(t, &mut rng);
+                        points.push(Point {
+                            weight: probs[k] / count as f64,
+                            active: support.iter().copied().zip(u).collect(),
+                        });
+                    }
+                });
+            } else {
+                count = wanted;
+                let mut pool: Vec<usize> = (0..n).collect();
+                for t in 0..count {
+                    // A uniform k-subset: the first k of a partial Fisher-Yates shuffle.
+                    for d in 0..k {
+                        let r = rng.random_range(d..n);
+                        pool.swap(d, r);
+                    }
+                    let u = values(t, &mut rng);
+                    let mut active: Vec<(usize, f64)> = pool[..k].iter().copied().zip(u).collect();
+                    active.sort_unstable_by_key(|a| a.0);
+                    points.push(Point {
+                        weight: probs[k] / count as f64,
+                        active,
+                    });
+                }
+            }
+            strata.push((k, probs[k], count));
+        }
+        Sample {
+            n,
+            s,
+            seed,
+            empty: probs[0],
+            points,
+            left_out: left.max(0.0),
+            strata,
+        }
+    }
+
+    /// One line: size, seed, strata, and what is left out.
+    pub fn describe(&self) -> String {
+        let (lo, hi) = (
+            self.strata.first().map_or(0, |s| s.0),
+            self.strata.last().map_or(0, |s| s.0),
+        );
+        format!(
+            "{} sampled inputs (seed {}), stratified by support size {lo}..={hi}, the empty \
+             support exact; support sizes of probability {:.1e} left out",
+            self.points.len(),
+            self.seed,
+            self.left_out
+        )
+    }
+
+    /// `L_hat` and `Gamma = dL_hat/dG` (row-major `n x n`) and `dL_hat/db`.
+    pub fn value_and_gamma(
+        &self,
+        model: &Model,
+        g: &Mat<f64>,
+        bias: Option<&[f64]>,
+        importance: Option<&[f64]>,
+    ) -> (f64, Vec<f64>, Vec<f64>) {
+        let n = self.n;
+        let imp = |i: usize| importance.map_or(1.0, |w| w[i]);
+        let b = |i: usize| bias.map_or(0.0, |b| b[i]);
+        let sig = |t: f64| sigma_and_slope(model, t);
+        // The empty support: x = 0, z = b.
+        let mut value = 0.0;
+        let mut gb = vec![0.0; n];
+        for i in 0..n {
+            let (sz, d) = sig(b(i));
+            value += self.empty * imp(i) * sz * sz;
+            gb[i] += self.empty * 2.0 * imp(i) * sz * d;
+        }
+        // A fixed number of blocks summed in order: the value does not depend on the threads.
+        let per = self.points.len().div_ceil(BLOCKS).max(1);
+        let parts: Vec<(f64, Vec<f64>, Vec<f64>)> = self
+            .points
+            .par_chunks(per)
+            .map(|chunk| {
+                let mut v = 0.0;
+                let mut gamma = vec![0.0; n * n];
+                let mut gb = vec![0.0; n];
+                let mut x = vec![0.0; n];
+                for pt in chunk {
+                    for &(j, u) in &pt.active {
+                        x[j] = u;
+                    }
+                    for i in 0..n {
+                        let row = g.row(i);
+                        let mut z = b(i);
+                        for &(j, u) in &pt.active {
+                            z += row[j] * u;
+                        }
+                        let (sz, d) = sig(z);
+                        let err = x[i] - sz;
+                        if err == 0.0 {
+                            continue;
+                        }
+                        v += pt.weight * imp(i) * err * err;
+                        let delta = -2.0 * pt.weight * imp(i) * err * d;
+                        if delta != 0.0 {
+                            gb[i] += delta;
+                            let out = &mut gamma[i * n..(i + 1) * n];
+                            for &(j, u) in &pt.active {
+                                out[j] += delta * u;
+                            }
+                        }
+                    }
+                    for &(j, _) in &pt.active {
+                        x[j] = 0.0;
+                    }
+                }
+                (v, gamma, gb)
+            })
+            .collect();
+        let mut gamma = vec![0.0; n * n];
+        for (v, ga, gbp) in parts {
+            value += v;
+            gamma.iter_mut().zip(&ga).for_each(|(x, y)| *x += y);
+            gb.iter_mut().zip(&gbp).for_each(|(x, y)| *x += y);
+        }
+        (value, gamma, gb)
+    }
+}
+
+/// `sigma(t)` and `sigma'(t)` in `f64` (the slope `0` at a rectified kink).
+pub fn sigma_and_slope(model: &Model, t: f64) -> (f64, f64) {
+    use crate::kernel::model::Activation;
+    let p = model.p as i32;
+    match model.act {
+        Activation::Rect if t <= 0.0 => (0.0, 0.0),
+        _ => (t.powi(p), p as f64 * t.powi(p - 1)),
+    }
+}
+
+impl Sample {
+    /// The stratified estimate of the loss with its standard error
+    /// `sqrt(sum_k P_k^2 var_k / N_k)` (`var_k` the sample variance within stratum `k`).
+    pub fn estimate(
+        &self,
+        model: &Model,
+        g: &Mat<f64>,
+        bias: Option<&[f64]>,
+        importance: Option<&[f64]>,
+    ) -> crate::search::montecarlo::Estimate {
+        let n = self.n;
+        let imp = |i: usize| importance.map_or(1.0, |w| w[i]);
+        let b = |i: usize| bias.map_or(0.0, |b| b[i]);
+        let loss_of = |pt: &Point| -> f64 {
+            let mut x = vec![0.0; n];
+            for &(j, u) in &pt.active {
+                x[j] = u;
+            }
+            (0..n)
+                .map(|i| {
+                    let row = g.row(i);
+                    let z = b(i) + pt.active.iter().map(|&(j, u)| row[j] * u).sum::<f64>();
+                    let err = x[i] - sigma_and_slope(model, z).0;
+                    imp(i) * err * err
+                })
+                .sum()
+        };
+        let losses: Vec<f64> = self.points.par_iter().map(loss_of).collect();
+        let mut mean = (0..n)
+            .map(|i| imp(i) * sigma_and_slope(model, b(i)).0.powi(2))
+            .sum::<f64>()
+            * self.empty;
+        let mut var = 0.0;
+        let mut at = 0;
+        for &(_, p, count) in &self.strata {
+            let part = &losses[at..at + count];
+            at += count;
+            let m = part.iter().sum::<f64>() / count as f64;
+            let v = part.iter().map(|l| (l - m).powi(2)).sum::<f64>() / (count as f64 - 1.0);
+            mean += p * m;
+            var += p * p * v / count as f64;
+        }
+        crate::search::montecarlo::Estimate {
+            mean,
+            std_error: var.sqrt(),
+            samples: self.points.len(),
+            seed: self.seed,
+        }
+    }
+}
+
+/// `C(n, k)` as an `f64`.
+fn binomial_f64(n: usize, k: usize) -> f64 {
+    (0..k).fold(1.0, |c, i| c * (n - i) as f64 / (i + 1) as f64)
+}
+
+/// Calls `f` with every `k`-subset of `0..n`, sorted, in lexicographic order.
+fn for_each_subset(n: usize, k: usize, f: &mut impl FnMut(&[usize])) {
+    let mut cur: Vec<usize> = (0..k).collect();
+    loop {
+        f(&cur);
+        // The rightmost index that can still move.
+        let Some(i) = (0..k).rev().find(|&i| cur[i] < n - k + i) else {
+            return;
+        };
+        cur[i] += 1;
+        for j in i + 1..k {
+            cur[j] = cur[j - 1] + 1;
+        }
+    }
+}
+
+/// The steps `alpha_d = phi_k^-(d+1)` of Roberts' `R_k` Kronecker sequence
+/// `u_t = frac(shift + t alpha)`, a low-discrepancy sequence for every `t` (`phi_k` the positive
+/// root of `x^(k+1) = x + 1`).
+fn kronecker_steps(k: usize) -> Vec<f64> {
+    let mut phi = 2.0f64;
+    for _ in 0..60 {
+        let f = phi.powi(k as i32 + 1) - phi - 1.0;
+        let df = (k as f64 + 1.0) * phi.powi(k as i32) - 1.0;
+        phi -= f / df;
+    }
+    (0..k).map(|d| phi.powi(-(d as i32 + 1)).fract()).collect()
+}
