@@ -744,12 +744,15 @@ fn exact_weights(problem: &Problem, x: &[f64]) -> Result<Weights> {
     })
 }
 
+/// A rigorous value: `(upper bound, exact?, enclosure [lo, hi] when not exact)`.
+pub type Rigorous = (BigRational, bool, Option<(BigRational, BigRational)>);
+
 /// A rigorous value of `weights` at density `s`: `(upper bound, exact?, enclosure)`.
 pub fn rigorous_value(
     model: &Model,
     weights: &Weights,
     s: &BigRational,
-) -> Result<(BigRational, bool, Option<(BigRational, BigRational)>)> {
+) -> Result<Rigorous> {
     match model.act {
         Activation::Power => Ok((
             crate::kernel::loss::power_loss_exact(model, weights, s)?,
@@ -911,7 +914,8 @@ pub fn optimise(problem: &Problem, opts: &Options) -> Result<Found> {
     }
     // Choose by exact loss where every candidate has one, else on a third sample.
     let third = sampled(4 * opts.samples, opts.seed ^ 0x5eed_0002).expect("sampled");
-    let mut scored: Vec<(String, Vec<f64>, Weights, Option<BigRational>, f64)> = polished
+    type Scored = (String, Vec<f64>, Weights, Option<BigRational>, f64);
+    let mut scored: Vec<Scored> = polished
         .into_par_iter()
         .map(|(name, x)| {
             let weights = exact_weights(problem, &x)?;

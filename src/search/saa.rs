@@ -202,10 +202,10 @@ impl Sample {
         // The empty support: x = 0, z = b.
         let mut value = 0.0;
         let mut gb = vec![0.0; n];
-        for i in 0..n {
+        for (i, gbi) in gb.iter_mut().enumerate() {
             let (sz, d) = sig(b(i));
             value += self.empty * imp(i) * sz * sz;
-            gb[i] += self.empty * 2.0 * imp(i) * sz * d;
+            *gbi += self.empty * 2.0 * imp(i) * sz * d;
         }
         // A fixed number of blocks summed in order: the value does not depend on the threads.
         let per = self.points.len().div_ceil(BLOCKS).max(1);
