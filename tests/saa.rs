@@ -35,14 +35,21 @@ fn support_size_probabilities_by_hand() {
     for (k, c) in [1.0, 5.0, 10.0, 10.0, 5.0, 1.0].iter().enumerate() {
         assert!((p[k] - c / 32.0).abs() < 1e-15, "k = {k}: {}", p[k]);
     }
-    assert_eq!(support_size_probabilities(4, 1.0), vec![0.0, 0.0, 0.0, 0.0, 1.0]);
+    assert_eq!(
+        support_size_probabilities(4, 1.0),
+        vec![0.0, 0.0, 0.0, 0.0, 1.0]
+    );
 }
 
 /// The analytic gradient of the sampled objective against central differences (rect p = 2 is
 /// continuously differentiable, so the differences are accurate), with bias and importance.
 #[test]
 fn sampled_gradient_matches_finite_differences() {
-    for (s, bias, imp) in [(q(1, 3), true, true), (q(1, 1), false, true), (q(1, 20), true, false)] {
+    for (s, bias, imp) in [
+        (q(1, 3), true, true),
+        (q(1, 1), false, true),
+        (q(1, 20), true, false),
+    ] {
         let pr = problem(2, 4, 2, s.clone(), bias, imp);
         let sp = Sampled {
             problem: &pr,
@@ -82,7 +89,9 @@ fn stratified_estimate_contains_the_exact_loss() {
             &pr.setting.model,
             &Weights {
                 w: w.map(|v| v.to_rational().unwrap()),
-                bias: b.as_ref().map(|b| b.iter().map(|v| v.to_rational().unwrap()).collect()),
+                bias: b
+                    .as_ref()
+                    .map(|b| b.iter().map(|v| v.to_rational().unwrap()).collect()),
                 importance: pr
                     .importance
                     .as_ref()

@@ -6,11 +6,32 @@ use super::*;
 pub struct PlotArgs {
     #[command(flatten)]
     model: ModelArgs,
-    #[command(flatten)]
-    size: SizeArgs,
-    /// bounds: lower/upper bounds and the optimiser against density; arrows: W's columns (m = 2).
+    /// Number of features n (from the weights file when --weights is given).
+    #[arg(long)]
+    n: Option<usize>,
+    /// Number of hidden dimensions m (from the weights file when --weights is given).
+    #[arg(long)]
+    m: Option<usize>,
+    /// bounds: lower/upper bounds and the optimiser against density; arrows: W's columns (m = 2);
+    /// gram: W^T W and the bias as a heat map (of --weights, else of the optimiser's W);
+    /// dimensionality: feature dimensionality D_i and m/|W|_F^2 of the optimiser's W against
+    /// 1/(1-S) (Elhage et al.), with --weights drawn beside at --density/--sparsity.
     #[arg(long, default_value = "bounds")]
     kind: String,
+    /// A weights file (gram: the W drawn; dimensionality: a trained W drawn beside the optimum).
+    #[arg(long)]
+    weights: Option<PathBuf>,
+    /// The density of the question (gram: optimise at it; dimensionality: of --weights).
+    #[arg(long, allow_hyphen_values = true, conflicts_with = "sparsity")]
+    density: Option<String>,
+    /// The same as a sparsity S = 1 - s.
+    #[arg(long, allow_hyphen_values = true)]
+    sparsity: Option<String>,
+    /// Train a bias (the optimiser's W), and use only bounds valid with one.
+    #[arg(long)]
+    bias: bool,
+    #[command(flatten)]
+    importance: ImportanceArgs,
     /// Smallest and largest density of the bounds plot.
     #[arg(long, default_value = "1e-4", allow_hyphen_values = true)]
     from: String,
@@ -65,49 +86,198 @@ fn plot_range(args: &PlotArgs) -> Result<(f64, f64)> {
     Ok((f, t))
 }
 
+/// The weights of a file, as `f64` panels (`(title, W, b)`).
+fn weight_panels(path: &PathBuf) -> Result<Vec<(String, Weights)>> {
+    let text = read_file(path)?;
+    let w =
+        Weights::from_json(&text).map_err(|e| Error::input(format!("{}: {e}", path.display())))?;
+    Ok(vec![(path.display().to_string(), w)])
+}
+
+/// `--density`/`--sparsity`, if given.
+fn plot_density(args: &PlotArgs) -> Result<Option<BigRational>> {
+    match (&args.density, &args.sparsity) {
+        (None, None) => Ok(None),
+        (d, sp) => Ok(Some(Density::parse(d.as_deref(), sp.as_deref())?.0)),
+    }
+}
+
 pub fn plot_command(args: &PlotArgs) -> Result<String> {
     use crate::search::optimise::{Objective, Options, Problem, optimise};
     let model = args.model.model()?;
-    let st = Setting::new(model, args.size.n, args.size.m)?;
+    let size = || -> Result<Setting> {
+        match (args.n, args.m) {
+            (Some(n), Some(m)) => Setting::new(model, n, m),
+            _ => Err(Error::input(format!(
+                "--kind {} needs --n and --m",
+                args.kind
+            ))),
+        }
+    };
+    let importance = |n: usize| -> Result<Option<Vec<BigRational>>> { args.importance.weights(n) };
+    let to_f64 = |v: &Option<Vec<BigRational>>| {
+        v.as_ref()
+            .map(|v| v.iter().map(|x| x.to_f64()).collect::<Vec<f64>>())
+    };
+    let density = plot_density(args)?;
+    let out = &args.out;
     match args.kind.as_str() {
-        "bounds" => {
+        "gram" => {
+            let panels: Vec<crate::report::plot::GramPanel> = match &args.weights {
+                Some(path) => weight_panels(path)?
+                    .into_iter()
+                    .map(|(title, w)| crate::report::plot::GramPanel {
+                        title,
+                        gram: w.w.map(<f64 as Scalar>::from_rational).gram(),
+                        bias: w
+                            .bias
+                            .as_ref()
+                            .map(|b| b.iter().map(|x| x.to_f64()).collect()),
+                    })
+                    .collect(),
+                None => {
+                    let st = size()?;
+                    let imp = importance(st.n)?;
+                    let pr = Problem {
+                        setting: st,
+                        objective: density
+                            .clone()
+                            .map_or(Objective::FirstOrder, Objective::Density),
+                        bias: args.bias,
+                        importance: to_f64(&imp),
+                    };
+                    let found = optimise(&pr, &Options::default())?;
+                    vec![crate::report::plot::GramPanel {
+                        title: format!(
+                            "optimiser, {}, loss <= {}",
+                            density
+                                .as_ref()
+                                .map_or("first order".to_string(), |s| format!(
+                                    "s = {}",
+                                    fmt_decimal_exact(s)
+                                )),
+                            fmt_decimal_exact(&found.value)
+                        ),
+                        gram: found.weights.w.map(<f64 as Scalar>::from_rational).gram(),
+                        bias: found
+                            .weights
+                            .bias
+                            .as_ref()
+                            .map(|b| b.iter().map(|x| x.to_f64()).collect()),
+                    }]
+                }
+            };
+            crate::report::plot::draw_gram(
+                &format!("{model}: W^T W (bias b in the right column)"),
+                &panels,
+                out,
+            )?;
+        }
+        "dimensionality" => {
+            let st = match (&args.weights, args.n, args.m) {
+                (Some(path), None, None) => {
+                    let w = &weight_panels(path)?[0].1;
+                    Setting::new(model, w.n(), w.m())?
+                }
+                _ => size()?,
+            };
             let (from, to) = plot_range(args)?;
-            let series =
-                crate::report::plot::bounds_series(&st, from, to, args.points, !args.no_optimize)?;
-            let first = crate::bounds::best_of(&crate::bounds::first_order_entries(&st))?;
+            let imp = importance(st.n)?;
+            let series = crate::report::plot::dimensionality_series(
+                &st,
+                from,
+                to,
+                args.points,
+                args.bias,
+                to_f64(&imp).as_deref(),
+            )?;
+            let trained = match &args.weights {
+                None => Vec::new(),
+                Some(path) => {
+                    let s = density.clone().ok_or_else(|| {
+                        Error::input("--kind dimensionality with --weights needs the weights' --density or --sparsity")
+                    })?;
+                    weight_panels(path)?
+                        .iter()
+                        .map(|(_, w)| {
+                            if (w.n(), w.m()) != (st.n, st.m) {
+                                return Err(Error::input(format!(
+                                    "the weights have n = {}, m = {}; the plot is for n = {}, m = {}",
+                                    w.n(), w.m(), st.n, st.m
+                                )));
+                            }
+                            Ok(crate::report::plot::dimensionality_point(
+                                s.to_f64(),
+                                &w.w.map(<f64 as Scalar>::from_rational),
+                            ))
+                        })
+                        .collect::<Result<Vec<_>>>()?
+                }
+            };
+            crate::report::plot::draw_dimensionality(
+                &format!(
+                    "{model}, n = {}, m = {}: feature dimensionality",
+                    st.n, st.m
+                ),
+                &series,
+                &trained,
+                out,
+            )?;
+        }
+        "bounds" => {
+            let st = size()?;
+            let (from, to) = plot_range(args)?;
+            let query = crate::bounds::Query {
+                setting: st,
+                bias: args.bias,
+                importance: importance(st.n)?,
+            };
+            let series = crate::report::plot::bounds_series(
+                &query,
+                from,
+                to,
+                args.points,
+                !args.no_optimize,
+            )?;
+            let first = crate::bounds::best_of(&crate::bounds::first_order_entries_for(&query))?;
             crate::report::plot::draw_bounds(
                 &st,
                 &series,
                 (&first.lower.value.value, &first.upper.value.value),
-                &args.out,
+                out,
             )?;
         }
         "arrows" => {
+            let st = size()?;
             if st.m != 2 {
                 return Err(Error::input("--kind arrows needs --m 2"));
             }
+            let imp = importance(st.n)?;
             let pr = Problem {
                 setting: st,
-                objective: Objective::FirstOrder,
-                bias: false,
-                importance: None,
+                objective: density
+                    .clone()
+                    .map_or(Objective::FirstOrder, Objective::Density),
+                bias: args.bias,
+                importance: to_f64(&imp),
             };
             let found = optimise(&pr, &Options::default())?;
             let w = found.weights.w.map(<f64 as Scalar>::from_rational);
             let title = format!(
-                "{} p={}, n={}, m=2: optimiser's W (L1 = {})",
+                "{} p={}, n={}, m=2: optimiser's W ({} = {})",
                 model.act,
                 model.p,
                 st.n,
+                if density.is_some() { "loss" } else { "L1" },
                 fmt_decimal_exact(&found.value)
             );
-            crate::report::plot::draw_arrows(&title, &w, &args.out)?;
+            crate::report::plot::draw_arrows(&title, &w, out)?;
         }
         other => {
             return Err(Error::input(format!(
-                "unknown --kind {other:?} (bounds or arrows)"
+                "unknown --kind {other:?} (bounds, arrows, gram or dimensionality)"
             )));
         }
     }
-    Ok(format!("wrote {}\n", args.out.display()))
+    Ok(format!("wrote {}\n", out.display()))
 }

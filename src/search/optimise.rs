@@ -748,11 +748,7 @@ fn exact_weights(problem: &Problem, x: &[f64]) -> Result<Weights> {
 pub type Rigorous = (BigRational, bool, Option<(BigRational, BigRational)>);
 
 /// A rigorous value of `weights` at density `s`: `(upper bound, exact?, enclosure)`.
-pub fn rigorous_value(
-    model: &Model,
-    weights: &Weights,
-    s: &BigRational,
-) -> Result<Rigorous> {
+pub fn rigorous_value(model: &Model, weights: &Weights, s: &BigRational) -> Result<Rigorous> {
     match model.act {
         Activation::Power => Ok((
             crate::kernel::loss::power_loss_exact(model, weights, s)?,
