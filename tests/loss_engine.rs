@@ -318,3 +318,52 @@ fn loss_and_polynomial_in_one_pass_equal_the_separate_engines_on_decimals() {
         assert_eq!(poly.eval(&s), generic);
     }
 }
+
+/// A decimal with up to `digits` fractional digits, as text (the form of a JSON weights file).
+fn decimal_text() -> impl Strategy<Value = String> {
+    (-999_999i64..=999_999, 0u32..=6).prop_map(|(v, digits)| {
+        let x = v as f64 / 1e6;
+        format!("{x:.*}", digits as usize)
+    })
+}
+
+proptest! {
+    #![proptest_config(ProptestConfig::with_cases(64))]
+
+    /// The fraction-free engine on decimal input read from JSON (one common denominator, power
+    /// sums, cumulants) equals the generic `BigRational` convolution, for the loss at `s` and
+    /// for the density polynomial at a second density, with decimal bias and importance.
+    #[test]
+    fn fraction_free_equals_generic_on_json_decimals(
+        (n, m) in (1usize..=6, 1usize..=4),
+        cells in proptest::collection::vec(decimal_text(), 6 * 4 + 12),
+        with_b in any::<bool>(),
+        with_i in any::<bool>(),
+        p in 1u32..=4,
+        vals in values(),
+        s in density(),
+        s2 in density(),
+    ) {
+        use superbound::kernel::loss::power_loss_and_polynomial;
+        let row = |k: usize| format!("[{}]", cells[k * n..(k + 1) * n].join(", "));
+        let rows: Vec<String> = (0..m).map(row).collect();
+        let mut json = format!("{{\"W\": [{}]", rows.join(", "));
+        if with_b {
+            json += &format!(", \"b\": [{}]", cells[24..24 + n].join(", "));
+        }
+        if with_i {
+            let imp: Vec<&str> = cells[18..18 + n].iter().map(|c| c.trim_start_matches('-')).collect();
+            json += &format!(", \"importance\": [{}]", imp.join(", "));
+        }
+        json += "}";
+        let w = Weights::from_json(&json).unwrap();
+        let model = Model::new(Activation::Power, p, vals).unwrap();
+        let (loss, poly) = power_loss_and_polynomial(&model, &w, &s).unwrap();
+        let generic = |s: &BigRational| {
+            power_loss::<BigRational>(&model, &w.gram(), w.bias.as_deref(), w.importance.as_deref(), s)
+        };
+        prop_assert_eq!(&loss, &generic(&s));
+        prop_assert_eq!(poly.0.len(), 2 * p as usize + 1);
+        prop_assert_eq!(poly.eval(&s2), generic(&s2));
+    }
+}
