@@ -367,3 +367,32 @@ proptest! {
         prop_assert_eq!(poly.eval(&s2), generic(&s2));
     }
 }
+
+proptest! {
+    #![proptest_config(ProptestConfig::with_cases(48))]
+
+    /// Big entries (numerators up to about `2^100`, denominators up to `2^40`): the Gram matrix
+    /// leaves `i128` and its powers span several 64-bit limbs; the fraction-free engine still
+    /// equals the generic `BigRational` convolution.
+    #[test]
+    fn fraction_free_equals_generic_on_big_entries(
+        (n, m) in (1usize..=5, 1usize..=3),
+        nums in proptest::collection::vec((any::<i64>(), any::<u64>(), any::<u32>()), 15),
+        dens in proptest::collection::vec(1u64..=(1 << 40), 15),
+        p in 1u32..=3,
+        s in density(),
+    ) {
+        use num_bigint::BigInt;
+        let data: Vec<BigRational> = (0..n * m)
+            .map(|k| {
+                let (hi, mid, lo) = nums[k];
+                let num = (BigInt::from(hi) << 96) + (BigInt::from(mid) << 32) + BigInt::from(lo);
+                BigRational::new(num >> (k % 3 * 40), BigInt::from(dens[k]))
+            })
+            .collect();
+        let w = Weights::new(Mat { rows: m, cols: n, data });
+        let model = Model::new(Activation::Power, p, Values::Uniform).unwrap();
+        let generic = power_loss::<BigRational>(&model, &w.gram(), None, None, &s);
+        prop_assert_eq!(power_loss_exact(&model, &w, &s).unwrap(), generic);
+    }
+}

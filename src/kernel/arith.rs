@@ -441,8 +441,13 @@ pub fn binomial(n: u32, k: u32) -> BigInt {
 
 /// Least common multiple of the denominators.
 pub fn common_denominator<'a>(qs: impl IntoIterator<Item = &'a BigRational>) -> BigInt {
-    qs.into_iter()
-        .fold(BigInt::from(1), |acc, q| acc.lcm(q.denom()))
+    qs.into_iter().fold(BigInt::from(1), |acc, q| {
+        if acc.is_multiple_of(q.denom()) {
+            acc
+        } else {
+            acc.lcm(q.denom())
+        }
+    })
 }
 
 /// Nearest `f64` to a rational (correct to within an ulp; exact for dyadic values in range).
@@ -527,6 +532,22 @@ fn parse_decimal(t: &str) -> Result<BigRational, String> {
         return Err(bad());
     }
     let digits = format!("{int_part}{frac_part}");
+    let scale = exponent - frac_part.len() as i64;
+    // The usual JSON decimal: numerator and `10^k` fit in `u64`, reduced by a `u64` gcd.
+    if digits.len() <= 18 && (-18..0).contains(&scale) {
+        let n: u64 = if digits.is_empty() {
+            0
+        } else {
+            digits.parse().map_err(|_| bad())?
+        };
+        let den = 10u64.pow((-scale) as u32);
+        let g = n.gcd(&den);
+        let num = BigInt::from(n / g);
+        return Ok(BigRational::new_raw(
+            if negative { -num } else { num },
+            BigInt::from(den / g),
+        ));
+    }
     let mut num: BigInt = if digits.is_empty() {
         BigInt::from(0)
     } else {
@@ -535,7 +556,6 @@ fn parse_decimal(t: &str) -> Result<BigRational, String> {
     if negative {
         num = -num;
     }
-    let scale = exponent - frac_part.len() as i64;
     let ten = BigInt::from(10);
     Ok(if scale >= 0 {
         BigRational::from_integer(num * num_traits::pow(ten, scale as usize))

@@ -225,6 +225,77 @@ fn add_product(out: &mut [BigInt], a: &[BigInt], b: &[BigInt], f: &BigInt) {
     }
 }
 
+/// `out = a b` on little-endian 64-bit limbs (`out` zero, at least `a.len() + b.len()` long).
+fn mul_limbs(out: &mut [u64], a: &[u64], b: &[u64]) {
+    for (i, &x) in a.iter().enumerate() {
+        let mut carry = 0u128;
+        for (j, &y) in b.iter().enumerate() {
+            let t = u128::from(x) * u128::from(y) + u128::from(out[i + j]) + carry;
+            out[i + j] = t as u64;
+            carry = t >> 64;
+        }
+        out[i + b.len()] = carry as u64;
+    }
+}
+
+/// `acc += x` on little-endian 64-bit limbs; the caller sizes `acc` so the sum fits (checked).
+fn add_limbs(acc: &mut [u64], x: &[u64]) {
+    let mut carry = false;
+    for (k, a) in acc.iter_mut().enumerate() {
+        if k >= x.len() && !carry {
+            return;
+        }
+        let (t, c1) = a.overflowing_add(x.get(k).copied().unwrap_or(0));
+        let (t, c2) = t.overflowing_add(u64::from(carry));
+        (*a, carry) = (t, c1 || c2);
+    }
+    assert!(!carry, "limb accumulator too short");
+}
+
+/// The power sums `S_k(i) = sum_{j != i} g_ij^k` (`k = 0..=kmax`, `S_0` unused) of an integer
+/// matrix, in 64-bit limbs: with `|g_ij| < 2^{64 w}`, `|g_ij|^k` fits `k w` limbs and a sum of
+/// fewer than `2^64` of them `kmax w + 1`; positive and negative terms are summed apart.
+fn power_sums(g: &Mat<BigInt>, kmax: usize) -> Vec<Vec<BigInt>> {
+    let w = g
+        .data
+        .iter()
+        .map(|x| x.bits().div_ceil(64))
+        .max()
+        .unwrap_or(0) as usize;
+    let len = kmax * w + 1;
+    let mut pw = vec![vec![0u64; len]; kmax + 1];
+    let big = |limbs: &[u64]| {
+        let digits = limbs.iter().flat_map(|&d| [d as u32, (d >> 32) as u32]);
+        BigInt::from(num_bigint::BigUint::new(digits.collect()))
+    };
+    let row_sums = |i: usize| {
+        // acc[(2 k + negative) len..][..len]
+        let mut acc = vec![0u64; 2 * (kmax + 1) * len];
+        for (j, x) in g.row(i).iter().enumerate() {
+            if j == i || x.is_zero() {
+                continue;
+            }
+            pw[1].fill(0);
+            for (limb, d) in pw[1].iter_mut().zip(x.iter_u64_digits()) {
+                *limb = d;
+            }
+            for k in 2..=kmax {
+                let (lo, hi) = pw.split_at_mut(k);
+                hi[0].fill(0);
+                mul_limbs(&mut hi[0], &lo[k - 1][..(k - 1) * w], &lo[1][..w]);
+            }
+            for (k, pk) in pw.iter().enumerate().skip(1) {
+                let at = (2 * k + usize::from(x.is_negative() && k % 2 == 1)) * len;
+                add_limbs(&mut acc[at..at + len], &pk[..k * w]);
+            }
+        }
+        (0..=kmax)
+            .map(|k| big(&acc[2 * k * len..][..len]) - big(&acc[(2 * k + 1) * len..][..len]))
+            .collect()
+    };
+    (0..g.rows).map(row_sums).collect()
+}
+
 /// The loss as `N(s) / den`, `N` an integer polynomial of length `2p + 1` (module doc,
 /// "Fraction-free"). With `c` the common denominator of `mu_1..mu_{2p}`, `w_r = c^r mu_r`,
 /// `W = V / E` (`V` integral), `D = lcm(E^2, denominators of b)`, `g = D G` and `beta = D b`
@@ -269,28 +340,13 @@ fn power_numerator(model: &Model, weights: &Weights) -> (Vec<BigInt>, BigInt) {
         let f = &d / &e2;
         g = g.map(|x| x * &f);
     }
-    // The power sums S_k(i) = sum_{j != i} g_ij^k (k = 1..=2p), each pair once.
-    let n = g.rows;
-    let mut sums = vec![vec![BigInt::zero(); k2 + 1]; n];
-    for i in 0..n {
-        for j in i + 1..n {
-            let x = g.get(i, j);
-            if x.is_zero() {
-                continue;
-            }
-            let mut pw = x.clone();
-            for k in 1..=k2 {
-                if k > 1 {
-                    pw = &pw * x;
-                }
-                sums[i][k] += &pw;
-                sums[j][k] += &pw;
-            }
-        }
-    }
+    let sums = power_sums(&g, k2);
     let importance_den = (weights.importance.as_ref()).map_or_else(BigInt::one, common_denominator);
-    let (mut weight, mut x_sum, mut y_sum) =
-        (BigInt::zero(), vec![BigInt::zero(); k2 + 1], vec![BigInt::zero(); k2 + 1]);
+    let (mut weight, mut x_sum, mut y_sum) = (
+        BigInt::zero(),
+        vec![BigInt::zero(); k2 + 1],
+        vec![BigInt::zero(); k2 + 1],
+    );
     let one = BigInt::one();
     for (i, sums) in sums.iter().enumerate() {
         let mut cum: Vec<Vec<BigInt>> = (kappa.iter().zip(sums))
@@ -375,7 +431,6 @@ pub fn power_loss_and_polynomial(
         .collect();
     Ok((loss, Poly(poly)))
 }
-
 
 /// `l(d) = mu_2 - 2 mu_{p+1} sigma(d) + mu_{2p} sigma(d)^2`: the loss one feature, alone, makes
 /// on its own output when its squared norm is `d = G_ii >= 0` (`sigma(d) = d^p`).
