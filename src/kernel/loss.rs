@@ -211,15 +211,15 @@ fn require_power(model: &Model) -> Result<()> {
     Ok(())
 }
 
-/// `out += f a b` for integer polynomials in `s` (`s^0` first; `out` long enough).
-fn add_product(out: &mut [BigInt], a: &[BigInt], b: &[BigInt], f: &BigInt) {
+/// `out += a b` for integer polynomials in `s` (`s^0` first; `out` long enough).
+fn add_product(out: &mut [BigInt], a: &[BigInt], b: &[BigInt]) {
     for (q, x) in a.iter().enumerate() {
         if x.is_zero() {
             continue;
         }
         for (r, y) in b.iter().enumerate() {
             if !y.is_zero() {
-                out[q + r] += x * y * f;
+                out[q + r] += x * y;
             }
         }
     }
@@ -347,38 +347,45 @@ fn power_numerator(model: &Model, weights: &Weights) -> (Vec<BigInt>, BigInt) {
         vec![BigInt::zero(); k2 + 1],
         vec![BigInt::zero(); k2 + 1],
     );
-    let one = BigInt::one();
+    // C(k-1,j-1) c^j kappa_j at [k][j-1]: small polynomials, the same for every row.
+    let scaled: Vec<Vec<Vec<BigInt>>> = (0..=k2)
+        .map(|k| {
+            (1..=k)
+                .map(|j| kappa[j].iter().map(|x| x * &binom[k - 1][j - 1]).collect())
+                .collect()
+        })
+        .collect();
     for (i, sums) in sums.iter().enumerate() {
-        let mut cum: Vec<Vec<BigInt>> = (kappa.iter().zip(sums))
-            .map(|(kk, sk)| kk.iter().map(|x| x * sk).collect())
-            .collect();
-        if let Some(b) = &weights.bias {
-            cum[1][0] += &c * scale_to_integer(&b[i], &d);
-        }
+        // (c D)^j K_j = c^j kappa_j S_j, plus c beta_i at j = 1; (c D)^k M_k by the recursion,
+        // with S_j M_{k-j} formed first (one big product per coefficient).
+        let beta = (weights.bias.as_ref()).map(|b| &c * scale_to_integer(&b[i], &d));
         let mut mom = vec![vec![BigInt::one()]];
         for k in 1..=k2 {
             let mut mk = vec![BigInt::zero(); k + 1];
             for j in 1..=k {
-                add_product(&mut mk, &cum[j], &mom[k - j], &binom[k - 1][j - 1]);
+                let sm: Vec<BigInt> = mom[k - j].iter().map(|m| m * &sums[j]).collect();
+                add_product(&mut mk, &scaled[k][j - 1], &sm);
+            }
+            if let Some(beta) = &beta {
+                add_product(&mut mk, std::slice::from_ref(beta), &mom[k - 1]);
             }
             mom.push(mk);
         }
         let gp = g.get(i, i).powers(k2);
         let iota = match &weights.importance {
             Some(imp) => scale_to_integer(&imp[i], &importance_den),
-            None => one.clone(),
+            None => BigInt::one(),
         };
-        let s_iota = [BigInt::zero(), iota.clone()];
-        weight += &iota;
         for r in 0..=p {
-            let f = &binom[p][r] * &gp[r] * &w[r + 1];
-            add_product(&mut x_sum, &s_iota, &mom[p - r], &f);
+            let f = [BigInt::zero(), &binom[p][r] * &gp[r] * &w[r + 1] * &iota];
+            add_product(&mut x_sum, &f, &mom[p - r]);
         }
-        add_product(&mut y_sum, &s_iota[1..], &mom[k2], &one);
+        add_product(&mut y_sum, std::slice::from_ref(&iota), &mom[k2]);
         for r in 1..=k2 {
-            let f = &binom[k2][r] * &gp[r] * &w[r];
-            add_product(&mut y_sum, &s_iota, &mom[k2 - r], &f);
+            let f = [BigInt::zero(), &binom[k2][r] * &gp[r] * &w[r] * &iota];
+            add_product(&mut y_sum, &f, &mom[k2 - r]);
         }
+        weight += iota;
     }
     let (cp, dp) = (c.pow(model.p), d.pow(model.p));
     let x_factor = BigInt::from(2) * c.pow(model.p - 1) * &dp;
