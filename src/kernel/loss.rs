@@ -27,7 +27,7 @@
 //! `(c D)^k`, every quantity is an integer polynomial in `s` ([`power_numerator`]): integers
 //! throughout, one normalisation per output value.
 
-use crate::kernel::arith::{Poly, Ring, Scalar, binomial, common_denominator, factorial};
+use crate::kernel::arith::{Poly, Ring, Scalar, Wrapping, binomial, common_denominator, factorial};
 use crate::kernel::error::{Error, Result};
 use crate::kernel::model::{Activation, Mat, Model, Weights};
 use crate::kernel::oracle::{oracle_applies, oracle_polynomial};
@@ -211,89 +211,140 @@ fn require_power(model: &Model) -> Result<()> {
     Ok(())
 }
 
-/// `out += a b` for integer polynomials in `s` (`s^0` first; `out` long enough).
-fn add_product(out: &mut [BigInt], a: &[BigInt], b: &[BigInt]) {
+/// `out += a b` for polynomials in `s` (`s^0` first; `out` long enough).
+fn add_product<R: Ring>(out: &mut [R], a: &[R], b: &[R]) {
     for (q, x) in a.iter().enumerate() {
         if x.is_zero() {
             continue;
         }
         for (r, y) in b.iter().enumerate() {
             if !y.is_zero() {
-                out[q + r] += x * y;
+                out[q + r].add_mul(x, y);
             }
         }
     }
 }
 
-/// `out = a b` on little-endian 64-bit limbs (`out` zero, at least `a.len() + b.len()` long).
-fn mul_limbs(out: &mut [u64], a: &[u64], b: &[u64]) {
-    for (i, &x) in a.iter().enumerate() {
-        let mut carry = 0u128;
-        for (j, &y) in b.iter().enumerate() {
-            let t = u128::from(x) * u128::from(y) + u128::from(out[i + j]) + carry;
-            out[i + j] = t as u64;
-            carry = t >> 64;
-        }
-        out[i + b.len()] = carry as u64;
-    }
+/// The integer inputs of the row sums (see [`power_numerator`]).
+struct Rows {
+    p: usize,
+    /// `g = D G`.
+    g: Mat<BigInt>,
+    /// `C(k-1,j-1) c^j kappa_j` at `[k][j-1]` (`1 <= j <= k <= 2p`), polynomials in `s`.
+    scaled: Vec<Vec<Vec<BigInt>>>,
+    /// `c D b_i`.
+    beta: Option<Vec<BigInt>>,
+    /// `iota_i = J I_i` (all 1 without importance).
+    iota: Vec<BigInt>,
+    /// `C(p,r) w_{r+1}` (`r = 0..=p`) and `C(2p,r) w_r` (`r = 0..=2p`).
+    fx: Vec<BigInt>,
+    fy: Vec<BigInt>,
 }
 
-/// `acc += x` on little-endian 64-bit limbs; the caller sizes `acc` so the sum fits (checked).
-fn add_limbs(acc: &mut [u64], x: &[u64]) {
-    let mut carry = false;
-    for (k, a) in acc.iter_mut().enumerate() {
-        if k >= x.len() && !carry {
-            return;
+impl Rows {
+    /// `(sum_i iota_i X_i, sum_i iota_i Y_i)` computed in the ring `R`, mapped back by `back`.
+    fn sums<R: Ring>(&self, back: impl Fn(&R) -> BigInt) -> (Vec<BigInt>, Vec<BigInt>) {
+        let (p, k2) = (self.p, 2 * self.p);
+        let emb = |v: &[BigInt]| -> Vec<R> { v.iter().map(R::from_bigint).collect() };
+        let g = self.g.map(R::from_bigint);
+        // |g_ij| and the signs: powers of a magnitude stay short in a fixed-width ring.
+        let g_abs = self.g.map(|x| R::from_bigint(&x.abs()));
+        let scaled: Vec<Vec<Vec<R>>> = (self.scaled.iter())
+            .map(|row| row.iter().map(|v| emb(v)).collect())
+            .collect();
+        let beta = self.beta.as_deref().map(emb);
+        let (iota, fx, fy) = (emb(&self.iota), emb(&self.fx), emb(&self.fy));
+        let (mut xs, mut ys) = (vec![R::zero(); k2 + 1], vec![R::zero(); k2 + 1]);
+        for i in 0..g.rows {
+            // The power sums S_k = sum_{j != i} g_ij^k.
+            let mut sums = vec![R::zero(); k2 + 1];
+            for (j, x) in g_abs.row(i).iter().enumerate() {
+                if j != i && !x.is_zero() {
+                    let negative = self.g.get(i, j).is_negative();
+                    let mut pw = x.clone();
+                    for (k, sk) in sums.iter_mut().enumerate().skip(1) {
+                        *sk = if negative && k % 2 == 1 {
+                            sk.sub(&pw)
+                        } else {
+                            sk.add(&pw)
+                        };
+                        if k < k2 {
+                            pw = pw.mul(x);
+                        }
+                    }
+                }
+            }
+            // (c D)^j K_j = c^j kappa_j S_j (+ c D b_i at j = 1) and (c D)^k M_k, with
+            // S_j M_{k-j} formed first.
+            let mut mom = vec![vec![R::one()]];
+            for k in 1..=k2 {
+                let mut mk = vec![R::zero(); k + 1];
+                for j in 1..=k {
+                    let sm: Vec<R> = mom[k - j].iter().map(|m| m.mul(&sums[j])).collect();
+                    add_product(&mut mk, &scaled[k][j - 1], &sm);
+                }
+                if let Some(beta) = &beta {
+                    add_product(&mut mk, std::slice::from_ref(&beta[i]), &mom[k - 1]);
+                }
+                mom.push(mk);
+            }
+            let gp = g.get(i, i).powers(k2);
+            for r in 0..=p {
+                let f = [R::zero(), fx[r].mul(&gp[r]).mul(&iota[i])];
+                add_product(&mut xs, &f, &mom[p - r]);
+            }
+            add_product(&mut ys, std::slice::from_ref(&iota[i]), &mom[k2]);
+            for r in 1..=k2 {
+                let f = [R::zero(), fy[r].mul(&gp[r]).mul(&iota[i])];
+                add_product(&mut ys, &f, &mom[k2 - r]);
+            }
         }
-        let (t, c1) = a.overflowing_add(x.get(k).copied().unwrap_or(0));
-        let (t, c2) = t.overflowing_add(u64::from(carry));
-        (*a, carry) = (t, c1 || c2);
+        (
+            xs.iter().map(&back).collect(),
+            ys.iter().map(&back).collect(),
+        )
     }
-    assert!(!carry, "limb accumulator too short");
-}
 
-/// The power sums `S_k(i) = sum_{j != i} g_ij^k` (`k = 0..=kmax`, `S_0` unused) of an integer
-/// matrix, in 64-bit limbs: with `|g_ij| < 2^{64 w}`, `|g_ij|^k` fits `k w` limbs and a sum of
-/// fewer than `2^64` of them `kmax w + 1`; positive and negative terms are summed apart.
-fn power_sums(g: &Mat<BigInt>, kmax: usize) -> Vec<Vec<BigInt>> {
-    let w = g
-        .data
-        .iter()
-        .map(|x| x.bits().div_ceil(64))
-        .max()
-        .unwrap_or(0) as usize;
-    let len = kmax * w + 1;
-    let mut pw = vec![vec![0u64; len]; kmax + 1];
-    let big = |limbs: &[u64]| {
-        let digits = limbs.iter().flat_map(|&d| [d as u32, (d >> 32) as u32]);
-        BigInt::from(num_bigint::BigUint::new(digits.collect()))
-    };
-    let row_sums = |i: usize| {
-        // acc[(2 k + negative) len..][..len]
-        let mut acc = vec![0u64; 2 * (kmax + 1) * len];
-        for (j, x) in g.row(i).iter().enumerate() {
-            if j == i || x.is_zero() {
-                continue;
+    /// An upper bound on `|coefficient|` of both sums, from `l1` norms (`|a b|_1 <= |a|_1 |b|_1`):
+    /// `|S_k|_1 <= n G^k` (`G` the largest `|g_ij|`), `|M_k|_1 <= m_k` with
+    /// `m_k = sum_j |scaled_kj|_1 n G^j m_{k-j} + B m_{k-1}` (`B` the largest `|c D b_i|`).
+    fn bound(&self) -> BigInt {
+        let (p, k2) = (self.p, 2 * self.p);
+        let largest = |v: &[BigInt]| v.iter().map(Signed::abs).max().unwrap_or_else(BigInt::zero);
+        let n = BigInt::from(self.g.rows);
+        let big_g = largest(&self.g.data);
+        let big_b = self.beta.as_deref().map_or_else(BigInt::zero, largest);
+        let l1 = |v: &[BigInt]| v.iter().map(Signed::abs).sum::<BigInt>();
+        let gk = big_g.powers(k2);
+        let mut m = vec![BigInt::one()];
+        for k in 1..=k2 {
+            let mut mk = &big_b * &m[k - 1];
+            for j in 1..=k {
+                mk += l1(&self.scaled[k][j - 1]) * &n * &gk[j] * &m[k - j];
             }
-            pw[1].fill(0);
-            for (limb, d) in pw[1].iter_mut().zip(x.iter_u64_digits()) {
-                *limb = d;
-            }
-            for k in 2..=kmax {
-                let (lo, hi) = pw.split_at_mut(k);
-                hi[0].fill(0);
-                mul_limbs(&mut hi[0], &lo[k - 1][..(k - 1) * w], &lo[1][..w]);
-            }
-            for (k, pk) in pw.iter().enumerate().skip(1) {
-                let at = (2 * k + usize::from(x.is_negative() && k % 2 == 1)) * len;
-                add_limbs(&mut acc[at..at + len], &pk[..k * w]);
-            }
+            m.push(mk);
         }
-        (0..=kmax)
-            .map(|k| big(&acc[2 * k * len..][..len]) - big(&acc[(2 * k + 1) * len..][..len]))
-            .collect()
-    };
-    (0..g.rows).map(row_sums).collect()
+        let x: BigInt = (0..=p).map(|r| self.fx[r].abs() * &gk[r] * &m[p - r]).sum();
+        let y: BigInt = (1..=k2)
+            .map(|r| self.fy[r].abs() * &gk[r] * &m[k2 - r])
+            .sum();
+        n * largest(&self.iota) * x.max(y + &m[k2])
+    }
+
+    /// [`Rows::sums`] in the smallest [`Wrapping`] ring the bound allows (exact: the sums lie in
+    /// its range), else in `BigInt`.
+    fn exact_sums(&self) -> (Vec<BigInt>, Vec<BigInt>) {
+        let bits = self.bound().bits() + 1;
+        match bits.div_ceil(64) {
+            0..=2 => self.sums::<Wrapping<2>>(Wrapping::to_bigint),
+            3..=4 => self.sums::<Wrapping<4>>(Wrapping::to_bigint),
+            5..=6 => self.sums::<Wrapping<6>>(Wrapping::to_bigint),
+            7..=8 => self.sums::<Wrapping<8>>(Wrapping::to_bigint),
+            9..=12 => self.sums::<Wrapping<12>>(Wrapping::to_bigint),
+            13..=16 => self.sums::<Wrapping<16>>(Wrapping::to_bigint),
+            _ => self.sums::<BigInt>(BigInt::clone),
+        }
+    }
 }
 
 /// The loss as `N(s) / den`, `N` an integer polynomial of length `2p + 1` (module doc,
@@ -309,7 +360,8 @@ fn power_sums(g: &Mat<BigInt>, kmax: usize) -> Vec<Vec<BigInt>> {
 /// L J c^{2p} D^{2p} = sum_i iota_i (s w_2 c^{2p-2} D^{2p} - 2 c^{p-1} D^p X_i + Y_i)
 /// ```
 ///
-/// with `I = iota / J` (`iota` integral).
+/// with `I = iota / J` (`iota` integral). The sums over `i` are computed in a fixed-width ring
+/// where a bound shows they fit ([`Rows::exact_sums`]).
 fn power_numerator(model: &Model, weights: &Weights) -> (Vec<BigInt>, BigInt) {
     let (p, k2) = (model.p as usize, 2 * model.p as usize);
     let mus: Vec<BigRational> = (0..=k2 as u32).map(|r| model.mu(r)).collect();
@@ -340,53 +392,32 @@ fn power_numerator(model: &Model, weights: &Weights) -> (Vec<BigInt>, BigInt) {
         let f = &d / &e2;
         g = g.map(|x| x * &f);
     }
-    let sums = power_sums(&g, k2);
     let importance_den = (weights.importance.as_ref()).map_or_else(BigInt::one, common_denominator);
-    let (mut weight, mut x_sum, mut y_sum) = (
-        BigInt::zero(),
-        vec![BigInt::zero(); k2 + 1],
-        vec![BigInt::zero(); k2 + 1],
-    );
-    // C(k-1,j-1) c^j kappa_j at [k][j-1]: small polynomials, the same for every row.
-    let scaled: Vec<Vec<Vec<BigInt>>> = (0..=k2)
-        .map(|k| {
-            (1..=k)
-                .map(|j| kappa[j].iter().map(|x| x * &binom[k - 1][j - 1]).collect())
-                .collect()
-        })
-        .collect();
-    for (i, sums) in sums.iter().enumerate() {
-        // (c D)^j K_j = c^j kappa_j S_j, plus c beta_i at j = 1; (c D)^k M_k by the recursion,
-        // with S_j M_{k-j} formed first (one big product per coefficient).
-        let beta = (weights.bias.as_ref()).map(|b| &c * scale_to_integer(&b[i], &d));
-        let mut mom = vec![vec![BigInt::one()]];
-        for k in 1..=k2 {
-            let mut mk = vec![BigInt::zero(); k + 1];
-            for j in 1..=k {
-                let sm: Vec<BigInt> = mom[k - j].iter().map(|m| m * &sums[j]).collect();
-                add_product(&mut mk, &scaled[k][j - 1], &sm);
-            }
-            if let Some(beta) = &beta {
-                add_product(&mut mk, std::slice::from_ref(beta), &mom[k - 1]);
-            }
-            mom.push(mk);
-        }
-        let gp = g.get(i, i).powers(k2);
-        let iota = match &weights.importance {
-            Some(imp) => scale_to_integer(&imp[i], &importance_den),
-            None => BigInt::one(),
-        };
-        for r in 0..=p {
-            let f = [BigInt::zero(), &binom[p][r] * &gp[r] * &w[r + 1] * &iota];
-            add_product(&mut x_sum, &f, &mom[p - r]);
-        }
-        add_product(&mut y_sum, std::slice::from_ref(&iota), &mom[k2]);
-        for r in 1..=k2 {
-            let f = [BigInt::zero(), &binom[k2][r] * &gp[r] * &w[r] * &iota];
-            add_product(&mut y_sum, &f, &mom[k2 - r]);
-        }
-        weight += iota;
-    }
+    let iota: Vec<BigInt> = match &weights.importance {
+        Some(imp) => imp
+            .iter()
+            .map(|x| scale_to_integer(x, &importance_den))
+            .collect(),
+        None => vec![BigInt::one(); g.rows],
+    };
+    let weight: BigInt = iota.iter().sum();
+    let rows = Rows {
+        p,
+        scaled: (0..=k2)
+            .map(|k| {
+                (1..=k)
+                    .map(|j| kappa[j].iter().map(|x| x * &binom[k - 1][j - 1]).collect())
+                    .collect()
+            })
+            .collect(),
+        beta: (weights.bias.as_ref())
+            .map(|b| b.iter().map(|x| &c * scale_to_integer(x, &d)).collect()),
+        iota,
+        fx: (0..=p).map(|r| &binom[p][r] * &w[r + 1]).collect(),
+        fy: (0..=k2).map(|r| &binom[k2][r] * &w[r]).collect(),
+        g,
+    };
+    let (x_sum, y_sum) = rows.exact_sums();
     let (cp, dp) = (c.pow(model.p), d.pow(model.p));
     let x_factor = BigInt::from(2) * c.pow(model.p - 1) * &dp;
     let mut num = y_sum;
