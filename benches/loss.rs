@@ -133,12 +133,20 @@ fn ratios() {
     let decimal_eval = best_of(20, || {
         black_box(evaluate(&model, &wd, &s, MonteCarlo::default()).unwrap());
     });
+    let gd = wd.gram::<BigRational>();
+    let decimal_generic = best_of(3, || {
+        black_box(power_loss::<BigRational>(&model, &gd, None, None, &s));
+    });
     eprintln!("\nratios (n=32, m=8, p=3; fastest of repeated runs):");
     eprintln!("  exact fraction-free: {:.3} ms", exact * 1e3);
     eprintln!(
         "  JSON decimals: exact {:.3} ms, evaluate (what `loss` computes) {:.3} ms",
         decimal * 1e3,
         decimal_eval * 1e3
+    );
+    eprintln!(
+        "  JSON decimals: num-rational generic / exact = {:8.1}",
+        decimal_generic / decimal
     );
     eprintln!(
         "  exact / f64                       = {:8.1}",

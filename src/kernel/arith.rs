@@ -317,6 +317,97 @@ mod rug_impl {
 #[cfg(feature = "rug")]
 pub use rug_impl::{big_to_rug, rug_to_big};
 
+// ---------------------------------------------------------------- Z / 2^{64L} ---------------
+
+/// The integers modulo `2^{64 L}`, in two's complement (little-endian 64-bit limbs, no
+/// allocation). Reduction modulo `2^{64 L}` is a ring homomorphism, so a computation in this
+/// ring gives every result exactly (by [`Wrapping::to_bigint`]) when the true integer result is
+/// known to lie in `[-2^{64L-1}, 2^{64L-1})`, whatever the size of the intermediate values.
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub struct Wrapping<const L: usize>(pub [u64; L]);
+
+impl<const L: usize> Wrapping<L> {
+    fn negated(&self) -> Self {
+        let mut out = [0; L];
+        let mut carry = true;
+        for (o, &x) in out.iter_mut().zip(&self.0) {
+            (*o, carry) = (!x).overflowing_add(u64::from(carry));
+        }
+        Wrapping(out)
+    }
+    /// The integer in `[-2^{64L-1}, 2^{64L-1})` congruent to `self`.
+    pub fn to_bigint(&self) -> BigInt {
+        let negative = self.0[L - 1] >> 63 == 1;
+        let magnitude = if negative { self.negated() } else { *self };
+        let digits = magnitude
+            .0
+            .iter()
+            .flat_map(|&d| [d as u32, (d >> 32) as u32]);
+        let b = BigInt::from(num_bigint::BigUint::new(digits.collect()));
+        if negative { -b } else { b }
+    }
+}
+
+impl<const L: usize> Ring for Wrapping<L> {
+    fn zero() -> Self {
+        Wrapping([0; L])
+    }
+    fn one() -> Self {
+        let mut out = [0; L];
+        out[0] = 1;
+        Wrapping(out)
+    }
+    fn from_bigint(n: &BigInt) -> Self {
+        let mut out = [0; L];
+        for (o, d) in out.iter_mut().zip(n.magnitude().iter_u64_digits()) {
+            *o = d;
+        }
+        if n.sign() == num_bigint::Sign::Minus {
+            Wrapping(out).negated()
+        } else {
+            Wrapping(out)
+        }
+    }
+    fn add(&self, o: &Self) -> Self {
+        let mut out = [0; L];
+        let mut carry = false;
+        for (k, limb) in out.iter_mut().enumerate() {
+            let (t, c1) = self.0[k].overflowing_add(o.0[k]);
+            let (t, c2) = t.overflowing_add(u64::from(carry));
+            (*limb, carry) = (t, c1 || c2);
+        }
+        Wrapping(out)
+    }
+    fn sub(&self, o: &Self) -> Self {
+        self.add(&o.negated())
+    }
+    /// Schoolbook, limbs at or past `L` dropped; `o`'s leading zero limbs skipped (row `i` then
+    /// ends at `out[i + len]`, which no earlier row has reached).
+    fn mul(&self, o: &Self) -> Self {
+        let len = L - o.0.iter().rev().take_while(|&&d| d == 0).count();
+        let mut out = [0u64; L];
+        for (i, &x) in self.0.iter().enumerate() {
+            if x == 0 {
+                continue;
+            }
+            let end = (L - i).min(len);
+            let mut carry = 0u128;
+            for j in 0..end {
+                let t = u128::from(x) * u128::from(o.0[j]) + u128::from(out[i + j]) + carry;
+                out[i + j] = t as u64;
+                carry = t >> 64;
+            }
+            if i + end < L {
+                out[i + end] = carry as u64;
+            }
+        }
+        Wrapping(out)
+    }
+    fn is_zero(&self) -> bool {
+        self.0.iter().all(|&x| x == 0)
+    }
+}
+
 // ---------------------------------------------------------------- polynomials --------------
 
 /// A polynomial `c_0 + c_1 s + ... + c_d s^d` over a ring; used to carry the density `s`
@@ -441,8 +532,13 @@ pub fn binomial(n: u32, k: u32) -> BigInt {
 
 /// Least common multiple of the denominators.
 pub fn common_denominator<'a>(qs: impl IntoIterator<Item = &'a BigRational>) -> BigInt {
-    qs.into_iter()
-        .fold(BigInt::from(1), |acc, q| acc.lcm(q.denom()))
+    qs.into_iter().fold(BigInt::from(1), |acc, q| {
+        if acc.is_multiple_of(q.denom()) {
+            acc
+        } else {
+            acc.lcm(q.denom())
+        }
+    })
 }
 
 /// Nearest `f64` to a rational (correct to within an ulp; exact for dyadic values in range).
@@ -527,6 +623,22 @@ fn parse_decimal(t: &str) -> Result<BigRational, String> {
         return Err(bad());
     }
     let digits = format!("{int_part}{frac_part}");
+    let scale = exponent - frac_part.len() as i64;
+    // The usual JSON decimal: numerator and `10^k` fit in `u64`, reduced by a `u64` gcd.
+    if digits.len() <= 18 && (-18..0).contains(&scale) {
+        let n: u64 = if digits.is_empty() {
+            0
+        } else {
+            digits.parse().map_err(|_| bad())?
+        };
+        let den = 10u64.pow((-scale) as u32);
+        let g = n.gcd(&den);
+        let num = BigInt::from(n / g);
+        return Ok(BigRational::new_raw(
+            if negative { -num } else { num },
+            BigInt::from(den / g),
+        ));
+    }
     let mut num: BigInt = if digits.is_empty() {
         BigInt::from(0)
     } else {
@@ -535,7 +647,6 @@ fn parse_decimal(t: &str) -> Result<BigRational, String> {
     if negative {
         num = -num;
     }
-    let scale = exponent - frac_part.len() as i64;
     let ten = BigInt::from(10);
     Ok(if scale >= 0 {
         BigRational::from_integer(num * num_traits::pow(ten, scale as usize))

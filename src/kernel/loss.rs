@@ -1,33 +1,33 @@
 //! The exact expected loss (THEORY.md, "Exact loss for the power activation" and "The very
 //! sparse expansion").
 //!
-//! # Moment convolution as a product of generating functions
+//! # Two engines
 //!
 //! For output `i` write `z_i = g x_i + R_i` with `g = G_ii` and `R_i = sum_{j != i} G_ij x_j + b_i`,
-//! independent of `x_i`. With `E[e^{zY}]` the moment generating series,
+//! independent of `x_i`. Then `E(x_i - z_i^p)^2 = s mu_2 - 2 E[x_i z_i^p] + E[z_i^{2p}]` with
 //!
 //! ```text
-//! B(z) = E[e^{z R_i}] = e^{z b_i} prod_{j != i} (1 + s sum_{r>=1} mu_r G_ij^r z^r / r!)
-//! A(z) = E[e^{z g x_i}] = 1 + s sum_{r>=1} mu_r g^r z^r / r!
-//! C(z) = E[x_i e^{z g x_i}] = s sum_{r>=0} mu_{r+1} g^r z^r / r!
-//! E(x_i - z_i^p)^2 = s mu_2 - 2 p! [z^p] C(z)B(z) + (2p)! [z^{2p}] A(z)B(z)
+//! E[x_i z_i^p]  = sum_{r=0}^{p}  C(p,r)  g^r E[x^{r+1}] E[R_i^{p-r}]
+//! E[z_i^{2p}]   = sum_{r=0}^{2p} C(2p,r) g^r E[x^r]     E[R_i^{2p-r}],   E[x^r] = s mu_r (r >= 1).
 //! ```
 //!
-//! which is THEORY's formula with the convolution `E[(Y1+Y2)^k] = sum_r C(k,r) E[Y1^r] E[Y2^{k-r}]`
-//! done on exponential generating series. Only coefficients up to `z^{2p}` are kept, so a row costs
-//! `O(n p^2)` and the loss `O(n^2 p^2)`.
+//! **Generic ([`power_loss`], any field, the cross-check).** The moments of `R_i` by multiplying
+//! the moment generating series `B(z) = E[e^{z R_i}] = e^{z b_i} prod_{j != i}
+//! (1 + s sum_{r>=1} mu_r G_ij^r z^r / r!)` factor by factor, truncated at `z^{2p}`: `O(n p^2)`
+//! field operations a row.
 //!
-//! # One core, three arithmetics
-//!
-//! [`Convolution`] holds the series' coefficients in any [`Ring`], after the substitution
-//! `z = lambda y` that clears every denominator: with `s = a / b`, `G = g / D` (`g` integral),
-//! `Q` a multiple of `(2p)!` with `Q mu_r / r!` integral and `kappa = b Q`, `lambda = D kappa`,
-//! the factor of `j` becomes `1 + sum_r t_r g_ij^r y^r` with integral `t_r = a c_r kappa^{r-1}`,
-//! `c_r = Q mu_r / r!`. So the exact engine multiplies big *integers* (no gcd in the inner loop),
-//! the density polynomial is the same computation over `Poly<BigInt>` with `a = s`, `b = 1`, and a
-//! field (`f64`, `rug`) runs it unscaled (`lambda = kappa = 1`). [`Sums::assemble`] divides once.
+//! **Fraction-free ([`power_loss_and_polynomial`], exact).** Cumulants add over independent
+//! terms, so the cumulants of `R_i` are `K_1 = kappa_1 S_1 + b_i` and `K_k = kappa_k S_k`, with
+//! `kappa_k` the cumulants of one input `x = B U` (polynomials in `s` of degree `<= k`, no
+//! constant term) and `S_k = sum_{j != i} G_ij^k` the row's power sums; the moments follow from
+//! `M_0 = 1`, `M_k = sum_{j=1}^{k} C(k-1,j-1) K_j M_{k-j}` (from `M' = K' M`, `M = e^K`). So a row
+//! costs `2p` power sums over `n` entries plus a recursion whose size does not depend on `n`.
+//! The recursion is homogeneous (weight `k` for `K_k`, `M_k`), so with `c` the common
+//! denominator of `mu_1..mu_{2p}`, `D` one of `G` and `b`, and everything scaled by
+//! `(c D)^k`, every quantity is an integer polynomial in `s` ([`power_numerator`]): integers
+//! throughout, one normalisation per output value.
 
-use crate::kernel::arith::{Poly, Ring, Scalar, common_denominator, factorial};
+use crate::kernel::arith::{Poly, Ring, Scalar, Wrapping, binomial, common_denominator, factorial};
 use crate::kernel::error::{Error, Result};
 use crate::kernel::model::{Activation, Mat, Model, Weights};
 use crate::kernel::oracle::{oracle_applies, oracle_polynomial};
@@ -36,49 +36,31 @@ use num_integer::Integer;
 use num_rational::BigRational;
 use num_traits::Signed;
 
-/// The series coefficients of one model, scaled into a ring `R` (see the module doc).
+/// The series coefficients of one model in a field `F` (see the module doc, "Generic").
 pub struct Convolution<R> {
     p: usize,
-    /// `t_r = a c_r kappa^{r-1}` (`r = 1..=2p`; index 0 unused): the factor of feature `j` in
-    /// `B` and the series `A` are `1 + sum_r t_r g^r y^r`.
+    /// `t_r = s mu_r / r!` (`r = 1..=2p`; index 0 unused): the factor of feature `j` in `B` and
+    /// the series `A(z) = E[e^{z g x_i}]` are `1 + sum_r t_r g^r z^r`.
     t: Vec<R>,
-    /// `u_r = (r+1) a c_{r+1} kappa^r` (`r = 0..=p`): `kappa C(lambda y) = sum_r u_r g^r y^r`.
+    /// `u_r = s mu_{r+1} / r!` (`r = 0..=p`): `C(z) = E[x_i e^{z g x_i}] = sum_r u_r g^r z^r`.
     u: Vec<R>,
-    /// `e_r = kappa^r / r!` (`r = 0..=2p`): the bias factor `e^{z b}` is `sum_r e_r beta^r y^r`.
+    /// `e_r = 1 / r!` (`r = 0..=2p`): the bias factor `e^{z b}` is `sum_r e_r b^r z^r`.
     e: Vec<R>,
-    /// The Gram matrix, scaled: `g = D G`.
+    /// The Gram matrix.
     g: Mat<R>,
-    /// The bias, scaled: `beta = D b`.
+    /// The bias.
     bias: Option<Vec<R>>,
-    /// Importance weights, scaled: `iota = J I` (`None`: all 1).
+    /// Importance weights (`None`: all 1).
     weight: Option<Vec<R>>,
 }
 
-/// Sums over the outputs `i` of one model, in the ring: `weight = sum iota_i`,
-/// `cross = sum iota_i [y^p] kappa C B`, `square = sum iota_i [y^{2p}] A B`.
+/// Sums over the outputs `i` of one model: `weight = sum I_i`, `cross = sum I_i [z^p] C B`,
+/// `square = sum I_i [z^{2p}] A B`.
 #[derive(Clone, Debug)]
 pub struct Sums<R> {
     pub weight: R,
     pub cross: R,
     pub square: R,
-}
-
-/// The scale factors of a [`Convolution`], in the field: `lambda`, `kappa`, `J`.
-#[derive(Clone, Debug)]
-pub struct Scale<F> {
-    pub lambda: F,
-    pub kappa: F,
-    pub importance_den: F,
-}
-
-impl<F: Scalar> Scale<F> {
-    fn unit() -> Self {
-        Scale {
-            lambda: F::one(),
-            kappa: F::one(),
-            importance_den: F::one(),
-        }
-    }
 }
 
 impl<R: Ring> Convolution<R> {
@@ -114,7 +96,7 @@ impl<R: Ring> Convolution<R> {
         b
     }
 
-    /// `[y^p] kappa C B` and `[y^{2p}] A B` of output `i`.
+    /// `[z^p] C B` and `[z^{2p}] A B` of output `i`.
     fn row(&self, i: usize) -> (R, R) {
         let (p, k2) = (self.p, 2 * self.p);
         let b = self.row_series(i);
@@ -157,23 +139,16 @@ impl<R: Ring> Convolution<R> {
 }
 
 impl<F: Scalar> Sums<F> {
-    /// `L = (W/J) s mu_2 - 2 p! X / (J lambda^p kappa) + (2p)! Y / (J lambda^{2p})`, with
-    /// `W, X, Y` the weight, cross and square sums: the loss from the scaled sums.
-    pub fn assemble(&self, p: u32, mu2: &F, s: &F, scale: &Scale<F>) -> F {
-        let j = &scale.importance_den;
-        let lam_p = scale.lambda.pow(p);
-        let self_term = self.weight.mul(s).mul(mu2).div(j);
-        let cross = F::from_bigint(&(factorial(p) * 2))
-            .mul(&self.cross)
-            .div(&j.mul(&lam_p).mul(&scale.kappa));
-        let square = F::from_bigint(&factorial(2 * p))
-            .mul(&self.square)
-            .div(&j.mul(&lam_p.mul(&lam_p)));
+    /// `L = W s mu_2 - 2 p! X + (2p)! Y`, with `W, X, Y` the weight, cross and square sums.
+    pub fn assemble(&self, p: u32, mu2: &F, s: &F) -> F {
+        let self_term = self.weight.mul(s).mul(mu2);
+        let cross = F::from_bigint(&(factorial(p) * 2)).mul(&self.cross);
+        let square = F::from_bigint(&factorial(2 * p)).mul(&self.square);
         self_term.sub(&cross).add(&square)
     }
 }
 
-/// The unscaled convolution of a field `F` at density `s` (`lambda = kappa = 1`).
+/// The convolution of a field `F` at density `s`.
 fn field_convolution<F: Scalar>(
     model: &Model,
     gram: &Mat<F>,
@@ -219,109 +194,12 @@ pub fn power_loss<F: Scalar>(
     debug_assert_eq!(model.act, Activation::Power);
     let conv = field_convolution(model, gram, bias, importance, s);
     let mu2 = F::from_rational(&model.mu(2));
-    conv.sums().assemble(model.p, &mu2, s, &Scale::unit())
-}
-
-/// Scales an exact model into integers: returns the convolution over `R` (with the numerator of
-/// the density `s_num`, an element of `R`) and the scale factors.
-fn integral_convolution<R: Ring>(
-    model: &Model,
-    weights: &Weights,
-    s_num: R,
-    s_den: &BigInt,
-) -> (Convolution<R>, Scale<BigInt>) {
-    let p = model.p as usize;
-    let k2 = 2 * p;
-    let mu_over_fact: Vec<BigRational> = (0..=k2 as u32)
-        .map(|r| model.mu(r) / BigRational::from_integer(factorial(r)))
-        .collect();
-    let q = common_denominator(&mu_over_fact).lcm(&factorial(k2 as u32));
-    let q_rat = BigRational::from_integer(q.clone());
-    let c: Vec<BigInt> = mu_over_fact
-        .iter()
-        .map(|x| (x * &q_rat).to_integer())
-        .collect();
-    let kappa = s_den * &q;
-    // W = V / E with V integral, so G = V^T V / E^2: an integer Gram matrix, no gcds.
-    let (gram_int, e_w) = weights.integer_gram();
-    let d = (&e_w * &e_w).lcm(&common_denominator(weights.bias.iter().flatten()));
-    let g_scale = &d / (&e_w * &e_w);
-    let kp = kappa.powers(k2);
-    let embed = |x: &BigInt| R::from_bigint(x);
-    let mut t = vec![R::zero(); k2 + 1];
-    for r in 1..=k2 {
-        t[r] = s_num.mul(&embed(&(&c[r] * &kp[r - 1])));
-    }
-    let u = (0..=p)
-        .map(|r| s_num.mul(&embed(&(BigInt::from(r + 1) * &c[r + 1] * &kp[r]))))
-        .collect();
-    let e = (0..=k2)
-        .map(|r| embed(&(&kp[r] / factorial(r as u32))))
-        .collect();
-    let d_rat = BigRational::from_integer(d.clone());
-    let scaled = |x: &BigRational| embed(&(x * &d_rat).to_integer());
-    let g = if g_scale == BigInt::one() {
-        gram_int.map(embed)
-    } else {
-        gram_int.map(|x| embed(&(x * &g_scale)))
-    };
-    let importance_den = weights
-        .importance
-        .as_ref()
-        .map_or_else(BigInt::one, common_denominator);
-    let conv = Convolution {
-        p,
-        t,
-        u,
-        e,
-        g,
-        bias: weights
-            .bias
-            .as_ref()
-            .map(|b| b.iter().map(scaled).collect()),
-        weight: weights.importance.as_ref().map(|imp| {
-            imp.iter()
-                .map(|x| embed(&scale_to_integer(x, &importance_den)))
-                .collect()
-        }),
-    };
-    let scale = Scale {
-        lambda: d * &kappa,
-        kappa,
-        importance_den,
-    };
-    (conv, scale)
+    conv.sums().assemble(model.p, &mu2, s)
 }
 
 /// `x * den` for a `den` that `x`'s denominator divides: an exact integer, without a gcd.
 fn scale_to_integer(x: &BigRational, den: &BigInt) -> BigInt {
     x.numer() * (den / x.denom())
-}
-
-impl Sums<BigInt> {
-    /// [`Sums::assemble`] in integers, with one normalisation: the loss from the integral sums
-    /// when the cross and square sums carry an extra denominator `extra` (and the `s mu_2` term
-    /// is `s_num / s_den`). Over the common denominator
-    /// `Den = extra s_den M J lambda^{2p} kappa` (`mu_2 = m / M`) the numerator is
-    /// `W s_num m extra lambda^{2p} kappa - 2 p! X s_den M lambda^p + (2p)! Y s_den M kappa`.
-    fn assemble_exact(
-        &self,
-        p: u32,
-        mu2: &BigRational,
-        (s_num, s_den): (&BigInt, &BigInt),
-        extra: &BigInt,
-        scale: &Scale<BigInt>,
-    ) -> BigRational {
-        let (m, big_m) = (mu2.numer(), mu2.denom());
-        let lam_p = scale.lambda.pow(p);
-        let lam_2p = &lam_p * &lam_p;
-        let sm = s_den * big_m;
-        let self_term = &self.weight * s_num * m * extra * &lam_2p * &scale.kappa;
-        let cross = factorial(p) * 2 * &self.cross * &sm * &lam_p;
-        let square = factorial(2 * p) * &self.square * &sm * &scale.kappa;
-        let den = extra * &sm * &scale.importance_den * lam_2p * &scale.kappa;
-        BigRational::new(self_term - cross + square, den)
-    }
 }
 
 fn require_power(model: &Model) -> Result<()> {
@@ -333,88 +211,263 @@ fn require_power(model: &Model) -> Result<()> {
     Ok(())
 }
 
+/// `out += a b` for polynomials in `s` (`s^0` first; `out` long enough).
+fn add_product<R: Ring>(out: &mut [R], a: &[R], b: &[R]) {
+    for (q, x) in a.iter().enumerate() {
+        if x.is_zero() {
+            continue;
+        }
+        for (r, y) in b.iter().enumerate() {
+            if !y.is_zero() {
+                out[q + r].add_mul(x, y);
+            }
+        }
+    }
+}
+
+/// The integer inputs of the row sums (see [`power_numerator`]).
+struct Rows {
+    p: usize,
+    /// `g = D G`.
+    g: Mat<BigInt>,
+    /// `C(k-1,j-1) c^j kappa_j` at `[k][j-1]` (`1 <= j <= k <= 2p`), polynomials in `s`.
+    scaled: Vec<Vec<Vec<BigInt>>>,
+    /// `c D b_i`.
+    beta: Option<Vec<BigInt>>,
+    /// `iota_i = J I_i` (all 1 without importance).
+    iota: Vec<BigInt>,
+    /// `C(p,r) w_{r+1}` (`r = 0..=p`) and `C(2p,r) w_r` (`r = 0..=2p`).
+    fx: Vec<BigInt>,
+    fy: Vec<BigInt>,
+}
+
+impl Rows {
+    /// `(sum_i iota_i X_i, sum_i iota_i Y_i)` computed in the ring `R`, mapped back by `back`.
+    fn sums<R: Ring>(&self, back: impl Fn(&R) -> BigInt) -> (Vec<BigInt>, Vec<BigInt>) {
+        let (p, k2) = (self.p, 2 * self.p);
+        let emb = |v: &[BigInt]| -> Vec<R> { v.iter().map(R::from_bigint).collect() };
+        let g = self.g.map(R::from_bigint);
+        // |g_ij| and the signs: powers of a magnitude stay short in a fixed-width ring.
+        let g_abs = self.g.map(|x| R::from_bigint(&x.abs()));
+        let scaled: Vec<Vec<Vec<R>>> = (self.scaled.iter())
+            .map(|row| row.iter().map(|v| emb(v)).collect())
+            .collect();
+        let beta = self.beta.as_deref().map(emb);
+        let (iota, fx, fy) = (emb(&self.iota), emb(&self.fx), emb(&self.fy));
+        let (mut xs, mut ys) = (vec![R::zero(); k2 + 1], vec![R::zero(); k2 + 1]);
+        for i in 0..g.rows {
+            // The power sums S_k = sum_{j != i} g_ij^k.
+            let mut sums = vec![R::zero(); k2 + 1];
+            for (j, x) in g_abs.row(i).iter().enumerate() {
+                if j != i && !x.is_zero() {
+                    let negative = self.g.get(i, j).is_negative();
+                    let mut pw = x.clone();
+                    for (k, sk) in sums.iter_mut().enumerate().skip(1) {
+                        *sk = if negative && k % 2 == 1 {
+                            sk.sub(&pw)
+                        } else {
+                            sk.add(&pw)
+                        };
+                        if k < k2 {
+                            pw = pw.mul(x);
+                        }
+                    }
+                }
+            }
+            // (c D)^j K_j = c^j kappa_j S_j (+ c D b_i at j = 1) and (c D)^k M_k, with
+            // S_j M_{k-j} formed first.
+            let mut mom = vec![vec![R::one()]];
+            for k in 1..=k2 {
+                let mut mk = vec![R::zero(); k + 1];
+                for j in 1..=k {
+                    let sm: Vec<R> = mom[k - j].iter().map(|m| m.mul(&sums[j])).collect();
+                    add_product(&mut mk, &scaled[k][j - 1], &sm);
+                }
+                if let Some(beta) = &beta {
+                    add_product(&mut mk, std::slice::from_ref(&beta[i]), &mom[k - 1]);
+                }
+                mom.push(mk);
+            }
+            let gp = g.get(i, i).powers(k2);
+            for r in 0..=p {
+                let f = [R::zero(), fx[r].mul(&gp[r]).mul(&iota[i])];
+                add_product(&mut xs, &f, &mom[p - r]);
+            }
+            add_product(&mut ys, std::slice::from_ref(&iota[i]), &mom[k2]);
+            for r in 1..=k2 {
+                let f = [R::zero(), fy[r].mul(&gp[r]).mul(&iota[i])];
+                add_product(&mut ys, &f, &mom[k2 - r]);
+            }
+        }
+        (
+            xs.iter().map(&back).collect(),
+            ys.iter().map(&back).collect(),
+        )
+    }
+
+    /// An upper bound on `|coefficient|` of both sums, from `l1` norms (`|a b|_1 <= |a|_1 |b|_1`):
+    /// `|S_k|_1 <= n G^k` (`G` the largest `|g_ij|`), `|M_k|_1 <= m_k` with
+    /// `m_k = sum_j |scaled_kj|_1 n G^j m_{k-j} + B m_{k-1}` (`B` the largest `|c D b_i|`).
+    fn bound(&self) -> BigInt {
+        let (p, k2) = (self.p, 2 * self.p);
+        let largest = |v: &[BigInt]| v.iter().map(Signed::abs).max().unwrap_or_else(BigInt::zero);
+        let n = BigInt::from(self.g.rows);
+        let big_g = largest(&self.g.data);
+        let big_b = self.beta.as_deref().map_or_else(BigInt::zero, largest);
+        let l1 = |v: &[BigInt]| v.iter().map(Signed::abs).sum::<BigInt>();
+        let gk = big_g.powers(k2);
+        let mut m = vec![BigInt::one()];
+        for k in 1..=k2 {
+            let mut mk = &big_b * &m[k - 1];
+            for j in 1..=k {
+                mk += l1(&self.scaled[k][j - 1]) * &n * &gk[j] * &m[k - j];
+            }
+            m.push(mk);
+        }
+        let x: BigInt = (0..=p).map(|r| self.fx[r].abs() * &gk[r] * &m[p - r]).sum();
+        let y: BigInt = (1..=k2)
+            .map(|r| self.fy[r].abs() * &gk[r] * &m[k2 - r])
+            .sum();
+        n * largest(&self.iota) * x.max(y + &m[k2])
+    }
+
+    /// [`Rows::sums`] in the smallest [`Wrapping`] ring the bound allows (exact: the sums lie in
+    /// its range), else in `BigInt`.
+    fn exact_sums(&self) -> (Vec<BigInt>, Vec<BigInt>) {
+        let bits = self.bound().bits() + 1;
+        match bits.div_ceil(64) {
+            0..=2 => self.sums::<Wrapping<2>>(Wrapping::to_bigint),
+            3..=4 => self.sums::<Wrapping<4>>(Wrapping::to_bigint),
+            5..=6 => self.sums::<Wrapping<6>>(Wrapping::to_bigint),
+            7..=8 => self.sums::<Wrapping<8>>(Wrapping::to_bigint),
+            9..=12 => self.sums::<Wrapping<12>>(Wrapping::to_bigint),
+            13..=16 => self.sums::<Wrapping<16>>(Wrapping::to_bigint),
+            _ => self.sums::<BigInt>(BigInt::clone),
+        }
+    }
+}
+
+/// The loss as `N(s) / den`, `N` an integer polynomial of length `2p + 1` (module doc,
+/// "Fraction-free"). With `c` the common denominator of `mu_1..mu_{2p}`, `w_r = c^r mu_r`,
+/// `W = V / E` (`V` integral), `D = lcm(E^2, denominators of b)`, `g = D G` and `beta = D b`
+/// integral: `c^k kappa_k` are integer polynomials in `s` (each coefficient of `s^q` in `kappa_k`
+/// is a sum of products of `q` moments `mu`), so are the cumulants `(c D)^k K_k` and moments
+/// `(c D)^k M_k` of `c D R_i`, and
+///
+/// ```text
+/// X_i = (c D)^p c E[x_i z_i^p]    = sum_{r=0}^{p}  C(p,r)  g_ii^r s w_{r+1} (cD)^{p-r} M_{p-r}
+/// Y_i = (c D)^{2p} E[z_i^{2p}]    = (cD)^{2p} M_{2p} + sum_{r=1}^{2p} C(2p,r) g_ii^r s w_r (cD)^{2p-r} M_{2p-r}
+/// L J c^{2p} D^{2p} = sum_i iota_i (s w_2 c^{2p-2} D^{2p} - 2 c^{p-1} D^p X_i + Y_i)
+/// ```
+///
+/// with `I = iota / J` (`iota` integral). The sums over `i` are computed in a fixed-width ring
+/// where a bound shows they fit ([`Rows::exact_sums`]).
+fn power_numerator(model: &Model, weights: &Weights) -> (Vec<BigInt>, BigInt) {
+    let (p, k2) = (model.p as usize, 2 * model.p as usize);
+    let mus: Vec<BigRational> = (0..=k2 as u32).map(|r| model.mu(r)).collect();
+    let c = common_denominator(&mus);
+    let w: Vec<BigInt> = (mus.iter().zip(c.powers(k2)))
+        .map(|(mu, ck)| scale_to_integer(mu, &ck))
+        .collect();
+    let binom: Vec<Vec<BigInt>> = (0..=k2 as u32)
+        .map(|k| (0..=k).map(|j| binomial(k, j)).collect())
+        .collect();
+    // c^k kappa_k = s w_k - sum_{j<k} C(k-1,j-1) (c^j kappa_j) s w_{k-j}
+    let mut kappa = vec![vec![BigInt::zero()]];
+    for k in 1..=k2 {
+        let mut kk = vec![BigInt::zero(); k + 1];
+        kk[1] = w[k].clone();
+        for j in 1..k {
+            let f = &binom[k - 1][j - 1] * &w[k - j];
+            for (q, x) in kappa[j].iter().enumerate() {
+                kk[q + 1] -= x * &f;
+            }
+        }
+        kappa.push(kk);
+    }
+    let (mut g, e) = weights.integer_gram();
+    let e2 = &e * &e;
+    let d = e2.lcm(&common_denominator(weights.bias.iter().flatten()));
+    if d != e2 {
+        let f = &d / &e2;
+        g = g.map(|x| x * &f);
+    }
+    let importance_den = (weights.importance.as_ref()).map_or_else(BigInt::one, common_denominator);
+    let iota: Vec<BigInt> = match &weights.importance {
+        Some(imp) => imp
+            .iter()
+            .map(|x| scale_to_integer(x, &importance_den))
+            .collect(),
+        None => vec![BigInt::one(); g.rows],
+    };
+    let weight: BigInt = iota.iter().sum();
+    let rows = Rows {
+        p,
+        scaled: (0..=k2)
+            .map(|k| {
+                (1..=k)
+                    .map(|j| kappa[j].iter().map(|x| x * &binom[k - 1][j - 1]).collect())
+                    .collect()
+            })
+            .collect(),
+        beta: (weights.bias.as_ref())
+            .map(|b| b.iter().map(|x| &c * scale_to_integer(x, &d)).collect()),
+        iota,
+        fx: (0..=p).map(|r| &binom[p][r] * &w[r + 1]).collect(),
+        fy: (0..=k2).map(|r| &binom[k2][r] * &w[r]).collect(),
+        g,
+    };
+    let (x_sum, y_sum) = rows.exact_sums();
+    let (cp, dp) = (c.pow(model.p), d.pow(model.p));
+    let x_factor = BigInt::from(2) * c.pow(model.p - 1) * &dp;
+    let mut num = y_sum;
+    for (nk, xk) in num.iter_mut().zip(&x_sum) {
+        *nk -= xk * &x_factor;
+    }
+    let cd_2p = (&cp * &dp).pow(2);
+    num[1] += weight * &w[2] * (&cd_2p / (&c * &c));
+    (num, importance_den * cd_2p)
+}
+
 /// Exact loss of the power activation at density `s`, fraction-free (integers throughout,
 /// one division at the end). Equal to `power_loss::<BigRational>` and much faster.
 pub fn power_loss_exact(model: &Model, weights: &Weights, s: &BigRational) -> Result<BigRational> {
-    require_power(model)?;
-    let (conv, scale) = integral_convolution(model, weights, s.numer().clone(), s.denom());
-    let sums = conv.sums();
-    Ok(sums.assemble_exact(
-        model.p,
-        &model.mu(2),
-        (s.numer(), s.denom()),
-        &BigInt::one(),
-        &scale,
-    ))
-}
-
-/// The integral sums of the density polynomial (`s` symbolic) and their scale.
-fn polynomial_sums(model: &Model, weights: &Weights) -> (Sums<Poly<BigInt>>, Scale<BigInt>) {
-    let (conv, scale) = integral_convolution(model, weights, Poly::<BigInt>::var(), &BigInt::one());
-    (conv.sums(), scale)
-}
-
-/// The density polynomial from its integral sums: each coefficient normalised once.
-fn polynomial_from_sums(
-    model: &Model,
-    sums: &Sums<Poly<BigInt>>,
-    scale: &Scale<BigInt>,
-) -> Poly<BigRational> {
-    let weight = sums.weight.coeff(0);
-    let one = BigInt::one();
-    let coeffs = (0..=2 * model.p as usize)
-        .map(|k| {
-            let at_k = Sums {
-                weight: weight.clone(),
-                cross: sums.cross.coeff(k),
-                square: sums.square.coeff(k),
-            };
-            // The `s mu_2` term contributes to `s^1` only.
-            let s_num = BigInt::from(u8::from(k == 1));
-            at_k.assemble_exact(model.p, &model.mu(2), (&s_num, &one), &one, scale)
-        })
-        .collect();
-    Poly(coeffs)
+    Ok(power_loss_and_polynomial(model, weights, s)?.0)
 }
 
 /// The loss of the power activation as an exact polynomial in the density:
 /// `L(W; s) = sum_{k=0}^{2p} L_k s^k` (`L_0 = sum I_i b_i^{2p}` is zero without bias).
 pub fn power_loss_polynomial(model: &Model, weights: &Weights) -> Result<Poly<BigRational>> {
     require_power(model)?;
-    let (sums, scale) = polynomial_sums(model, weights);
-    Ok(polynomial_from_sums(model, &sums, &scale))
+    let (num, den) = power_numerator(model, weights);
+    Ok(Poly(
+        num.into_iter()
+            .map(|nk| BigRational::new(nk, den.clone()))
+            .collect(),
+    ))
 }
 
-/// The density polynomial and the exact loss at `s` from one fraction-free convolution: the
-/// integral sums, polynomials in `s`, are evaluated at `s = a / b` in integers
-/// (`X(s) = sum_k X_k a^k b^{d-k} / b^d`) and the loss normalised once. Equal to
-/// `(power_loss_polynomial, power_loss_exact)`, for the price of the polynomial alone.
+/// The density polynomial and the exact loss at `s` from one fraction-free computation: the
+/// numerator `N(s)` evaluated at `s = a / b` in integers (`N(s) = sum_k N_k a^k b^{2p-k} / b^{2p}`)
+/// and each value normalised once. Equal to `(power_loss_exact, power_loss_polynomial)`.
 pub fn power_loss_and_polynomial(
     model: &Model,
     weights: &Weights,
     s: &BigRational,
 ) -> Result<(BigRational, Poly<BigRational>)> {
     require_power(model)?;
-    let (sums, scale) = polynomial_sums(model, weights);
-    let (a, b) = (s.numer(), s.denom());
-    let deg = sums.cross.0.len().max(sums.square.0.len()).max(2) - 1;
-    let a_pow = a.powers(deg);
-    let b_pow = b.powers(deg);
-    let at_s = |poly: &Poly<BigInt>| {
-        poly.0
-            .iter()
-            .enumerate()
-            .fold(BigInt::zero(), |acc, (k, c)| {
-                acc + c * &a_pow[k] * &b_pow[deg - k]
-            })
-    };
-    let at = Sums {
-        weight: sums.weight.coeff(0),
-        cross: at_s(&sums.cross),
-        square: at_s(&sums.square),
-    };
-    let loss = at.assemble_exact(model.p, &model.mu(2), (a, b), &b_pow[deg], &scale);
-    Ok((loss, polynomial_from_sums(model, &sums, &scale)))
+    let (num, den) = power_numerator(model, weights);
+    let deg = num.len() - 1;
+    let (a_pow, b_pow) = (s.numer().powers(deg), s.denom().powers(deg));
+    let at_s = (num.iter().enumerate()).fold(BigInt::zero(), |acc, (k, c)| {
+        acc + c * &a_pow[k] * &b_pow[deg - k]
+    });
+    let loss = BigRational::new(at_s, &den * &b_pow[deg]);
+    let poly = num
+        .into_iter()
+        .map(|nk| BigRational::new(nk, den.clone()))
+        .collect();
+    Ok((loss, Poly(poly)))
 }
 
 /// `l(d) = mu_2 - 2 mu_{p+1} sigma(d) + mu_{2p} sigma(d)^2`: the loss one feature, alone, makes

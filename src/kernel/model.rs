@@ -447,7 +447,7 @@ impl Weights {
     pub fn integer_gram(&self) -> (Mat<BigInt>, BigInt) {
         let e = common_denominator(&self.w.data);
         let v = self.w.map(|x| x.numer() * (&e / x.denom()));
-        (v.gram(), e)
+        (small_gram(&v).unwrap_or_else(|| v.gram()), e)
     }
 
     /// The exact Gram matrix `W^T W`, fraction-free: [`Weights::integer_gram`], then each entry
@@ -462,6 +462,30 @@ impl Weights {
     pub fn gram<F: Scalar>(&self) -> Mat<F> {
         self.w.map(F::from_rational).gram()
     }
+}
+
+/// `V^T V` in `i128` arithmetic, `None` if an entry or any product or partial sum does not fit
+/// (every operation checked): the Gram matrix of the usual input without a big integer per step.
+fn small_gram(v: &Mat<BigInt>) -> Option<Mat<BigInt>> {
+    use num_traits::ToPrimitive;
+    let small: Vec<i128> = v
+        .data
+        .iter()
+        .map(ToPrimitive::to_i128)
+        .collect::<Option<_>>()?;
+    let (m, n) = (v.rows, v.cols);
+    let mut g = Mat::from_fn(n, n, |_, _| BigInt::zero());
+    for i in 0..n {
+        for j in i..n {
+            let mut acc = 0i128;
+            for k in 0..m {
+                acc = acc.checked_add(small[k * n + i].checked_mul(small[k * n + j])?)?;
+            }
+            g.data[i * n + j] = BigInt::from(acc);
+            g.data[j * n + i] = BigInt::from(acc);
+        }
+    }
+    Some(g)
 }
 
 /// Parses a JSON file's text strictly: a leading UTF-8 byte-order mark is accepted (and
