@@ -63,10 +63,10 @@ impl Enclosure {
     }
 }
 
-/// Largest estimated cost of one enclosure (about 20 s of integer arithmetic on one core).
+/// Largest estimated cost of one enclosure (measured: about 1e6 units a second on one busy core).
 pub const ENCLOSURE_MAX_COST: f64 = 4e7;
-/// Default budget of [`enclosure_to_width`] (about 5 s on one core).
-pub const ENCLOSURE_BUDGET: f64 = 1e7;
+/// Default budget of [`enclosure_to_width`]: a few seconds (n = 20, dense: K = 6 costs 3.5e6).
+pub const ENCLOSURE_BUDGET: f64 = 5e6;
 
 /// One variable's integration rule for the weight `u^e D(u)`: integer derivatives at 1 and 0
 /// scaled by `pden`; `raise = false` for the point mass.
@@ -126,6 +126,9 @@ fn pmul(a: &[BigInt], b: &[BigInt]) -> Vec<BigInt> {
     if a.is_empty() || b.is_empty() {
         return vec![];
     }
+    if a.len() == 1 && b.len() == 1 {
+        return vec![&a[0] * &b[0]];
+    }
     let mut out = vec![BigInt::zero(); a.len() + b.len() - 1];
     for (i, x) in a.iter().enumerate() {
         if x.is_zero() {
@@ -146,6 +149,8 @@ struct Variant {
     pi: Vec<BigInt>,
     own: usize,
     own_raise: u32,
+    /// Which shift: 0 for `C`, 1 for `C + A_i`.
+    sid: usize,
     den: BigInt,
     sign: i64,
     acc: Vec<BigInt>,
@@ -192,6 +197,7 @@ fn row_totals(
         pi: vec![BigInt::one()],
         own: 0,
         own_raise: 0,
+        sid: 0,
         den: BigInt::one(),
         sign: 1,
         acc: vec![],
@@ -212,6 +218,7 @@ fn row_totals(
                     pi: vec![mu.numer().clone()],
                     own: 1,
                     own_raise: 0,
+                    sid: 1,
                     den: mu.denom().clone(),
                     sign,
                     acc: vec![],
@@ -219,13 +226,14 @@ fn row_totals(
                 continue;
             }
             let (w0, alpha, beta) = var(&r, &a_i);
-            for (shift, pi) in [(&big_c + &a_i, alpha), (big_c.clone(), beta)] {
+            for (sid, shift, pi) in [(1, &big_c + &a_i, alpha), (0, big_c.clone(), beta)] {
                 variants.push(Variant {
                     q,
                     shift,
                     pi,
                     own: 1,
                     own_raise: 1,
+                    sid,
                     den: w0.clone(),
                     sign,
                     acc: vec![],
@@ -292,16 +300,19 @@ fn row_totals(
     let qfact = |q: u32| fact[q as usize].clone();
     for v in &variants {
         let den = qfact(v.q) * &prod_w0 * &v.den * num_traits::pow(d.clone(), v.q as usize);
+        // Support size k = r + own + z, z of the zero-coupled features active.
+        let mut by_k = vec![BigInt::zero(); kmax + 1];
         for (r, acc) in v.acc.iter().enumerate() {
-            if acc.is_zero() {
-                continue;
-            }
-            let value = BigRational::new(acc * BigInt::from(v.sign), den.clone());
             for z in 0..=zeros {
                 let k = r + v.own + z;
-                if k <= kmax {
-                    out[k] += &value * BigRational::from_integer(binomial(zeros as u32, z as u32));
+                if k <= kmax && !acc.is_zero() {
+                    by_k[k] += acc * binomial(zeros as u32, z as u32);
                 }
+            }
+        }
+        for (k, x) in by_k.into_iter().enumerate() {
+            if !x.is_zero() {
+                out[k] += BigRational::new(x * BigInt::from(v.sign), den.clone());
             }
         }
     }
@@ -329,12 +340,14 @@ impl Walk<'_> {
         series: &[Vec<BigInt>],
         variants: &mut [Variant],
     ) {
-        let mut powers: Vec<(BigInt, Vec<BigInt>)> = Vec::new();
+        // The two shifts (`C + A_T`, and `C + A_i + A_T` for feature i shifted) and the powers
+        // used of each, computed once per node.
+        let mut xs: [Option<(BigInt, Vec<(usize, BigInt)>)>; 2] = [None, None];
         for v in variants.iter_mut() {
             if depth >= v.acc.len() {
                 continue;
             }
-            let x = &v.shift + shift;
+            let (x, cache) = xs[v.sid].get_or_insert_with(|| (&v.shift + shift, Vec::new()));
             if self.act == Activation::Rect && !x.is_positive() {
                 continue;
             }
@@ -347,19 +360,14 @@ impl Walk<'_> {
                     }
                     let raised = if self.raise { r as u32 } else { 0 };
                     let q = (v.q + raised + v.own_raise) as usize + l;
-                    let pw = match powers.iter().position(|(b, _)| *b == x) {
+                    let k = match cache.iter().position(|(e, _)| *e == q) {
                         Some(k) => k,
                         None => {
-                            powers.push((x.clone(), vec![BigInt::one()]));
-                            powers.len() - 1
+                            cache.push((q, num_traits::pow(x.clone(), q)));
+                            cache.len() - 1
                         }
                     };
-                    let list = &mut powers[pw].1;
-                    while list.len() <= q {
-                        let next = list.last().map(|y| y * &x).unwrap_or_else(BigInt::one);
-                        list.push(next);
-                    }
-                    v.acc[r] += &self.fact[q] * coef * &list[q];
+                    v.acc[r] += &self.fact[q] * coef * &cache[k].1;
                 }
             }
         }
@@ -434,70 +442,81 @@ fn row_tails(
     s: &BigRational,
     kmax: usize,
 ) -> Vec<BigRational> {
+    // Fraction-free: with `A_j = D G_ij`, `Mu_k = mden mu_k` and `s = sn / sd`, the moments are
+    // `E[z'^r 1{count = c}] = N[c][r] / (D^r X^steps)`, `X = sd mden`, and one step is
+    // `N'[c][r] = (sd - sn) mden N[c][r] + sn sum_k C(r, k) A_j^k Mu_k N[c-1][r-k]`.
     let p = model.p as usize;
-    let t = BigRational::one() - s;
+    let zero = BigRational::zero();
+    let b = bias.map_or(&zero, |v| &v[i]);
+    let d = g
+        .row(i)
+        .iter()
+        .chain(std::iter::once(b))
+        .fold(BigInt::one(), |acc, x| acc.lcm(x.denom()));
+    let scale = |x: &BigRational| x.numer() * (&d / x.denom());
     let mu: Vec<BigRational> = (0..=2 * p as u32 + 1).map(|k| model.mu(k)).collect();
-    let b = bias.map_or_else(BigRational::zero, |v| v[i].clone());
+    let mden = mu.iter().fold(BigInt::one(), |acc, x| acc.lcm(x.denom()));
+    let big_mu: Vec<BigInt> = mu.iter().map(|x| x.numer() * (&mden / x.denom())).collect();
+    let (sn, sd) = (s.numer(), s.denom());
+    let keep = (sd - sn) * &mden;
+    let binom = |a: usize, k: usize| binomial(a as u32, k as u32);
     let buckets = kmax + 2;
-    let mut m = vec![vec![BigRational::zero(); 2 * p + 1]; buckets];
-    let mut pw = BigRational::one();
+    let mut m = vec![vec![BigInt::zero(); 2 * p + 1]; buckets];
+    let big_b = scale(b);
     for r in 0..=2 * p {
-        m[0][r] = pw.clone();
-        pw *= &b;
+        m[0][r] = num_traits::pow(big_b.clone(), r);
     }
-    let binom = |a: usize, k: usize| BigRational::from_integer(binomial(a as u32, k as u32));
+    let mut steps = 0;
     for j in (0..g.rows).filter(|&j| j != i) {
-        let gj = g.get(i, j);
-        let gm: Vec<BigRational> = (0..=2 * p)
-            .map(|k| num_traits::pow(gj.clone(), k) * &mu[k])
+        steps += 1;
+        let a = scale(g.get(i, j));
+        let gm: Vec<BigInt> = (0..=2 * p)
+            .map(|k| num_traits::pow(a.clone(), k) * &big_mu[k])
             .collect();
-        let conv = |v: &[BigRational]| -> Vec<BigRational> {
-            (0..=2 * p)
-                .map(|r| {
-                    (0..=r)
-                        .map(|k| binom(r, k) * &gm[k] * &v[r - k])
-                        .fold(BigRational::zero(), |a, x| a + x)
-                })
-                .collect()
-        };
-        let mut next: Vec<Vec<BigRational>> = m
+        let mut next: Vec<Vec<BigInt>> = m
             .iter()
-            .map(|v| v.iter().map(|x| x * &t).collect())
+            .map(|v| v.iter().map(|x| x * &keep).collect())
             .collect();
         for c in 0..buckets {
-            let moved = conv(&m[c]);
             let to = (c + 1).min(buckets - 1);
             for r in 0..=2 * p {
-                next[to][r] += s * &moved[r];
+                let moved = (0..=r).fold(BigInt::zero(), |acc, k| {
+                    acc + binom(r, k) * &gm[k] * &m[c][r - k]
+                });
+                next[to][r] += sn * moved;
             }
         }
         m = next;
     }
-    let gii = g.get(i, i);
-    // E_U[h | z'] as a combination of the moments of z'.
-    let h = |v: &[BigRational]| -> BigRational {
-        let mut acc = &mu[2] * &v[0];
+    // H_c = E[h 1{count = c} | i active] D^{2p} X^steps mden.
+    let aii = scale(g.get(i, i));
+    let d2p = num_traits::pow(d.clone(), 2 * p);
+    let dp = num_traits::pow(d.clone(), p);
+    let h = |v: &[BigInt]| -> BigInt {
+        let mut acc = &big_mu[2] * &d2p * &v[0];
         for k in 0..=2 * p {
-            acc += binom(2 * p, k) * num_traits::pow(gii.clone(), k) * &mu[k] * &v[2 * p - k];
+            acc += binom(2 * p, k) * num_traits::pow(aii.clone(), k) * &big_mu[k] * &v[2 * p - k];
         }
         if model.act == Activation::Power {
             for k in 0..=p {
-                acc -= BigRational::from_integer(BigInt::from(2))
+                acc -= BigInt::from(2)
                     * binom(p, k)
-                    * num_traits::pow(gii.clone(), k)
-                    * &mu[k + 1]
+                    * num_traits::pow(aii.clone(), k)
+                    * &big_mu[k + 1]
+                    * &dp
                     * &v[p - k];
             }
         }
         acc
     };
-    let hs: Vec<BigRational> = m.iter().map(|v| h(v)).collect();
+    let hs: Vec<BigInt> = m.iter().map(|v| h(v)).collect();
+    let den = sd * &mden * d2p * num_traits::pow(sd * &mden, steps);
     (0..=kmax)
         .map(|k| {
             // inactive i: count (of the others) > K; active i: count >= K.
-            let off: BigRational = (k + 1..buckets).map(|c| &m[c][2 * p]).sum();
-            let on: BigRational = (k..buckets).map(|c| &hs[c]).sum();
-            &t * off + s * on
+            let off: BigInt = (k + 1..buckets).map(|c| &m[c][2 * p]).sum();
+            let on: BigInt = (k..buckets).map(|c| &hs[c]).sum();
+            BigRational::new(&keep * off + sn * on, den.clone())
         })
         .collect()
 }
