@@ -1370,3 +1370,111 @@ fn table_refuses_an_importance_list_of_the_wrong_length() {
             "--importance has 3 weights; n = 4",
         ));
 }
+
+/// A dense 5 x 20 `W` with three-decimal entries in [-0.4, 0.4] (the `dense_20` of
+/// tests/enclosure.rs), as a weights file's text.
+fn dense_20_text() -> String {
+    let (m, n) = (5, 20);
+    let mut state: u64 = 12345;
+    let mut rows = vec![Vec::new(); m];
+    for k in 0..m * n {
+        state = state
+            .wrapping_mul(6364136223846793005)
+            .wrapping_add(1442695040888963407);
+        let x = ((state >> 33) as f64) / (1u64 << 31) as f64 * 0.8 - 0.4;
+        rows[k / n].push(format!("\"{}/1000\"", (x * 1000.0).round() as i64));
+    }
+    let rows: Vec<String> = rows.iter().map(|r| format!("[{}]", r.join(","))).collect();
+    format!("{{\"W\": [{}]}}", rows.join(","))
+}
+
+/// `loss` beyond the exact route (rect, 20 coupled features) prints the kernel's enclosure
+/// beside the Monte Carlo estimate; its JSON carries value = hi, exact = false and the
+/// enclosure as two rational strings. At K = 3 the enclosure is [0.046414.., 0.046498..]
+/// (tests/enclosure.rs contains the Monte Carlo value in it).
+#[test]
+fn loss_encloses_the_rectified_loss_at_n_20() {
+    let f = weights_file(&dense_20_text());
+    let args = ["loss", "--act", "rect", "--p", "1", "--density", "1/100"];
+    timed()
+        .args(args)
+        .args(["--support-limit", "3", "--samples", "20000", "--weights"])
+        .arg(&f.0)
+        .assert()
+        .success()
+        .stdout(predicate::str::contains(
+            "exact value not computed: enclosure",
+        ))
+        .stdout(predicate::str::contains("  lo = "))
+        .stdout(predicate::str::contains("  hi = "))
+        .stdout(predicate::str::contains("support limit K = 3"))
+        .stdout(predicate::str::contains("an estimate, not a bound"));
+    let out = timed()
+        .args(args)
+        .args(["--enclosure-width", "1/1000", "--samples", "20000", "--json"])
+        .arg("--weights")
+        .arg(&f.0)
+        .output()
+        .unwrap();
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    let v: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(v["exact"], false);
+    assert!(v.get("loss").is_none());
+    let enc = v["enclosure"].as_array().unwrap();
+    assert_eq!(v["value"], enc[1]);
+    let (lo, hi) = (v["enclosure_float"][0].as_f64().unwrap(), v["enclosure_float"][1].as_f64().unwrap());
+    assert!(0.0464 < lo && lo < hi && hi < 0.0465, "[{lo}, {hi}]");
+    assert_eq!(v["width_met"], true);
+    // K = 4 is the first with width <= 1e-3 (K = 2: 3.2e-2; K = 3: 1.8e-3; K = 4: 7.2e-5).
+    assert_eq!(v["support_limit"], 4);
+    assert!(v["relative_width"].as_f64().unwrap() <= 1e-3);
+}
+
+/// The enclosure options are checked: one line each, no panic.
+#[test]
+fn enclosure_options_are_checked() {
+    let text = dense_20_text();
+    let base = ["loss", "--act", "rect", "--p", "1", "--density", "1/100"];
+    let with = |extra: &[&str]| -> Vec<String> {
+        base.iter().chain(extra).map(|s| s.to_string()).collect()
+    };
+    for (extra, needle) in [
+        (vec!["--enclosure-width", "0"], "must be positive"),
+        (vec!["--enclosure-width", "x"], "--enclosure-width x"),
+        (
+            vec!["--enclosure-width", "1e-3", "--support-limit", "2"],
+            "not both",
+        ),
+    ] {
+        let args = with(&extra);
+        let args: Vec<&str> = args.iter().map(String::as_str).collect();
+        refused(&args, Some(&text), needle);
+    }
+    // 40 coupled features at K = 12: refused before any work.
+    let row: Vec<String> = (0..40).map(|k| format!("\"{}/7\"", k % 5 + 1)).collect();
+    let wide = format!("{{\"W\": [[{}]]}}", row.join(","));
+    refused(
+        &["loss", "--act", "rect", "--p", "1", "--density", "1/100", "--support-limit", "12"],
+        Some(&wide),
+        "above the limit",
+    );
+}
+
+/// `check` of an enclosure claim beyond the exact route: accepted when the kernel's own
+/// enclosure lies inside it.
+#[test]
+fn check_confirms_an_enclosure_claim_at_n_20() {
+    let w: serde_json::Value = serde_json::from_str(&dense_20_text()).unwrap();
+    let f = weights_file(&format!(
+        r#"{{"activation":"rect","p":1,"density":"1/100","W":{},"enclosure":["0.0464","0.0465"]}}"#,
+        w["W"]
+    ));
+    bin()
+        .arg("check")
+        .arg(&f.0)
+        .assert()
+        .success()
+        .stdout(predicate::str::contains(
+            "the claimed enclosure contains the kernel's",
+        ));
+}

@@ -216,3 +216,51 @@ fn width_target_at_n_20() {
     assert!(e.relative_width() <= target, "width {}", e.relative_width().to_f64());
     assert!(e.lo.is_positive() && e.lo < e.hi);
 }
+
+/// The witness text of `dense_20` with an enclosure claim.
+fn witness_20(lo: &str, hi: &str) -> String {
+    let w = dense_20().to_json();
+    format!(
+        r#"{{"activation":"rect","p":1,"density":"1/100","W":{},"enclosure":["{lo}","{hi}"]}}"#,
+        w["W"]
+    )
+}
+
+/// `check` beyond the exact route: a claim containing the kernel's enclosure is accepted (the
+/// kernel reaches K = 6, where [lo, hi] = [0.0464529106.., 0.0464529129..]); a claim whose upper
+/// end is below the loss is refused (the kernel's lower end passes it); a value claim is
+/// refused for want of an exact route.
+#[test]
+fn enclosure_claims_beyond_the_exact_route() {
+    use superbound::kernel::evidence::verify_witness;
+    let (lo, hi) = verify_witness(&witness_20("0.04645290", "0.04645292")).unwrap();
+    assert!(lo >= q(464529, 10_000_000) && hi <= q(464529_2, 100_000_000) && lo < hi);
+    let wrong = verify_witness(&witness_20("0.0464", "0.0464529")).unwrap_err();
+    assert!(wrong.contains("but the loss lies in"), "{wrong}");
+    let value = witness_20("0", "1").replace(r#""enclosure":["0","1"]"#, r#""value":"1/20""#);
+    let err = verify_witness(&value).unwrap_err();
+    assert!(err.contains("no exact route"), "{err}");
+}
+
+/// On a small model the exact value decides: an enclosure whose upper end is the exact value
+/// minus 1e-30 is refused, one ending exactly at it is accepted. The exact value here is the
+/// hand computation of `one_feature_by_hand` (`s/6` at s = 1/10).
+#[test]
+fn a_hair_low_enclosure_is_refused() {
+    use superbound::kernel::evidence::verify_witness;
+    let text = |hi: &str| {
+        format!(
+            r#"{{"activation":"rect","p":1,"density":"1/10","W":[["1"]],"b":["-1/2"],"enclosure":["0","{hi}"]}}"#
+        )
+    };
+    let exact = q(1, 60);
+    assert_eq!(verify_witness(&text("1/60")).unwrap(), (exact.clone(), exact));
+    let hair = exact_minus_1e30();
+    let err = verify_witness(&text(&hair)).unwrap_err();
+    assert!(err.contains("exact value is 1/60"), "{err}");
+}
+
+fn exact_minus_1e30() -> String {
+    let v = q(1, 60) - BigRational::new(1.into(), num_traits::pow(num_bigint::BigInt::from(10), 30));
+    v.to_string()
+}
