@@ -7,9 +7,9 @@ use crate::kernel::enclosure::{
     ENCLOSURE_BUDGET, Enclosure, enclosure, enclosure_cost, enclosure_to_width,
 };
 use crate::kernel::error::{Error, Result};
-use crate::kernel::oracle::ORACLE_MAX_N;
 use crate::kernel::loss::power_loss_and_polynomial;
 use crate::kernel::model::{Activation, Model, Weights};
+use crate::kernel::oracle::ORACLE_MAX_N;
 use num_rational::BigRational;
 
 /// Options of the Monte Carlo estimate.
@@ -125,7 +125,7 @@ pub fn rigorous_value(
 #[derive(Clone, Debug)]
 pub struct LossReport {
     /// The exact loss, where an exact route applies (power always; rect when no more than
-    /// `ORACLE_MAX_N` features are coupled).
+    /// `ORACLE_MAX_N` features are coupled, or the enclosure sums every support).
     pub exact: Option<BigRational>,
     /// The loss as an exact polynomial in `s` (`s^0` first).
     pub polynomial: Option<Poly<BigRational>>,
@@ -199,10 +199,32 @@ pub fn evaluate_with(
                 )));
             }
         }
-        Some(enclose(model, weights, s, opts)?)
+        match enclose(model, weights, s, opts) {
+            Ok(e) => Some(e),
+            // Too costly: say so beside the estimate (a fixed --support-limit is an error).
+            Err(Error::TooLarge(why)) if opts.support_limit.is_none() => {
+                no_exact = Some(format!(
+                    "{}; no enclosure either: {why}",
+                    no_exact.unwrap_or_default()
+                ));
+                None
+            }
+            Err(e) => return Err(e),
+        }
     } else {
         None
     };
+    // Every coupled group summed in full: the exact value, by the enclosure's route.
+    let (mut exact, mut no_exact, mut enclosure) = (exact, no_exact, enclosure);
+    if exact.is_none()
+        && let Some(e) = enclosure.as_ref().filter(|e| e.is_exact())
+    {
+        exact = Some(e.lo.clone());
+        no_exact = None;
+        if !opts.force {
+            enclosure = None;
+        }
+    }
     let estimate = if exact.is_none() || mc.always {
         if mc.samples < 2 {
             return Err(Error::input("--samples must be at least 2"));

@@ -68,9 +68,15 @@ fn crude_tail(model: &Model, w: &Weights, s: &BigRational, k: usize) -> BigRatio
     let n = g.rows;
     let mut b_total = BigRational::zero();
     for i in 0..n {
-        let bi = w.bias.as_ref().map_or_else(BigRational::zero, |b| b[i].abs());
+        let bi = w
+            .bias
+            .as_ref()
+            .map_or_else(BigRational::zero, |b| b[i].abs());
         let row: BigRational = (0..n).map(|j| g.get(i, j).abs()).sum();
-        let imp = w.importance.as_ref().map_or_else(BigRational::one, |v| v[i].clone());
+        let imp = w
+            .importance
+            .as_ref()
+            .map_or_else(BigRational::one, |v| v[i].clone());
         let z = num_traits::pow(bi + row, 2 * model.p as usize);
         b_total += imp * q(2, 1) * (BigRational::one() + z);
     }
@@ -80,7 +86,8 @@ fn crude_tail(model: &Model, w: &Weights, s: &BigRational, k: usize) -> BigRatio
         if j > 0 {
             c = c * q((n + 1 - j) as i64, j as i64);
         }
-        inside += &c * num_traits::pow(s.clone(), j) * num_traits::pow(BigRational::one() - s, n - j);
+        inside +=
+            &c * num_traits::pow(s.clone(), j) * num_traits::pow(BigRational::one() - s, n - j);
     }
     (BigRational::one() - inside) * b_total
 }
@@ -203,8 +210,15 @@ fn width_target_at_n_20() {
     let w = dense_20();
     let target = q(1, 1_000_000);
     let start = std::time::Instant::now();
-    let e = enclosure_to_width(&model, &w, &q(1, 100), &target, ENCLOSURE_BUDGET, ORACLE_MAX_N)
-        .unwrap();
+    let e = enclosure_to_width(
+        &model,
+        &w,
+        &q(1, 100),
+        &target,
+        ENCLOSURE_BUDGET,
+        ORACLE_MAX_N,
+    )
+    .unwrap();
     eprintln!(
         "n = 20: K = {}, width {:.3e}, [{}, {}], {:?}",
         e.k,
@@ -213,7 +227,11 @@ fn width_target_at_n_20() {
         e.hi.to_f64(),
         start.elapsed()
     );
-    assert!(e.relative_width() <= target, "width {}", e.relative_width().to_f64());
+    assert!(
+        e.relative_width() <= target,
+        "width {}",
+        e.relative_width().to_f64()
+    );
     assert!(e.lo.is_positive() && e.lo < e.hi);
 }
 
@@ -254,13 +272,43 @@ fn a_hair_low_enclosure_is_refused() {
         )
     };
     let exact = q(1, 60);
-    assert_eq!(verify_witness(&text("1/60")).unwrap(), (exact.clone(), exact));
+    assert_eq!(
+        verify_witness(&text("1/60")).unwrap(),
+        (exact.clone(), exact)
+    );
     let hair = exact_minus_1e30();
     let err = verify_witness(&text(&hair)).unwrap_err();
     assert!(err.contains("exact value is 1/60"), "{err}");
 }
 
 fn exact_minus_1e30() -> String {
-    let v = q(1, 60) - BigRational::new(1.into(), num_traits::pow(num_bigint::BigInt::from(10), 30));
+    let v =
+        q(1, 60) - BigRational::new(1.into(), num_traits::pow(num_bigint::BigInt::from(10), 30));
     v.to_string()
+}
+
+/// `evaluate::rigorous_value` (for the optimiser): the exact loss where the exact route
+/// applies (the hand case: 1/60), else the enclosure with `value = hi`.
+#[test]
+fn rigorous_values() {
+    use superbound::evaluate::rigorous_value;
+    let model = Model::new(Activation::Rect, 1, Values::Uniform).unwrap();
+    let small = Weights {
+        w: Mat {
+            rows: 1,
+            cols: 1,
+            data: vec![q(1, 1)],
+        },
+        bias: Some(vec![q(-1, 2)]),
+        importance: None,
+    };
+    let width = q(1, 1000);
+    let r = rigorous_value(&model, &small, &q(1, 10), &width, ENCLOSURE_BUDGET).unwrap();
+    assert!(r.exact && r.enclosure.is_none());
+    assert_eq!(r.value, q(1, 60));
+    let r = rigorous_value(&model, &dense_20(), &q(1, 100), &width, ENCLOSURE_BUDGET).unwrap();
+    assert!(!r.exact);
+    let (lo, hi) = r.enclosure.unwrap();
+    assert_eq!(r.value, hi);
+    assert!((&hi - &lo) / &hi <= width && r.k == 4, "K = {}", r.k);
 }

@@ -147,10 +147,7 @@ pub fn loss_command(args: &LossArgs) -> Result<String> {
                 "enclosure_float".into(),
                 json!([e.lo.to_f64(), e.hi.to_f64()]),
             );
-            obj.insert(
-                "relative_width".into(),
-                json!(e.relative_width().to_f64()),
-            );
+            obj.insert("relative_width".into(), json!(e.relative_width().to_f64()));
             obj.insert("support_limit".into(), json!(e.k));
             obj.insert("tail_probability".into(), exact_json(&e.tail_probability));
             obj.insert(
@@ -220,7 +217,11 @@ pub fn loss_command(args: &LossArgs) -> Result<String> {
         } else {
             out += "enclosure (exact rationals, lo <= L(W; s) <= hi):\n";
         }
-        out += &format!("  lo = {}\n  hi = {}\n", exact_text(&e.lo), exact_text(&e.hi));
+        out += &format!(
+            "  lo = {}\n  hi = {}\n",
+            exact_text(&e.lo),
+            exact_text(&e.hi)
+        );
         let target = match &report.width_target {
             Some(w) => format!(
                 " (target {}: {})",

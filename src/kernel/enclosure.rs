@@ -64,9 +64,9 @@ impl Enclosure {
 }
 
 /// Largest estimated cost of one enclosure (measured: about 1e6 units a second on one busy core).
-pub const ENCLOSURE_MAX_COST: f64 = 4e7;
-/// Default budget of [`enclosure_to_width`]: a few seconds (n = 20, dense: K = 6 costs 3.5e6).
-pub const ENCLOSURE_BUDGET: f64 = 5e6;
+pub const ENCLOSURE_MAX_COST: f64 = 8e7;
+/// Default budget of [`enclosure_to_width`]: a few seconds (n = 20, dense: K = 6 costs 7e6).
+pub const ENCLOSURE_BUDGET: f64 = 1e7;
 
 /// One variable's integration rule for the weight `u^e D(u)`: integer derivatives at 1 and 0
 /// scaled by `pden`; `raise = false` for the point mass.
@@ -522,7 +522,11 @@ fn row_tails(
 }
 
 /// The parts of `W` per component: its Gram rows, biases, importance.
-type Part = (Mat<BigRational>, Option<Vec<BigRational>>, Option<Vec<BigRational>>);
+type Part = (
+    Mat<BigRational>,
+    Option<Vec<BigRational>>,
+    Option<Vec<BigRational>>,
+);
 
 fn parts(w: &Weights) -> Vec<Part> {
     let gram = w.exact_gram();
@@ -533,7 +537,11 @@ fn parts(w: &Weights) -> Vec<Part> {
                 gram.get(comp[a], comp[b]).clone()
             });
             let pick = |v: &Vec<BigRational>| comp.iter().map(|&i| v[i].clone()).collect();
-            (sub, w.bias.as_ref().map(pick), w.importance.as_ref().map(pick))
+            (
+                sub,
+                w.bias.as_ref().map(pick),
+                w.importance.as_ref().map(pick),
+            )
         })
         .collect()
 }
@@ -554,7 +562,9 @@ fn limit(size: usize, k: usize, exact_up_to: usize) -> usize {
 }
 
 /// Estimated cost of [`enclosure`] at `k`: walk nodes (subsets `T` of each row's coupled
-/// features with `|T| <= K`) times the squared size of the value density's derivative list.
+/// features with `|T| <= K`) times the squared size `d1` of the value density's derivative list
+/// times `1 + K (d1 - 2) / 4` (the polynomials in `y` grow with `K`) times `1 + v / 20` (`v`
+/// coupled features: the digits of the series grow with `v`).
 pub fn enclosure_cost(model: &Model, w: &Weights, k: usize, exact_up_to: usize) -> f64 {
     let d1 = model
         .values
@@ -575,7 +585,9 @@ pub fn enclosure_cost(model: &Model, w: &Weights, k: usize, exact_up_to: usize) 
                         c = c * (v + 1 - t) as f64 / t as f64;
                         total += c;
                     }
-                    total * d1 * d1
+                    // Prefactors and series are polynomials in y of degree up to K d, and
+                    // their integers have about v times the digits of one coupling.
+                    total * d1 * d1 * (1.0 + kc as f64 * (d1 - 2.0) / 4.0) * (1.0 + v as f64 / 20.0)
                 })
                 .sum::<f64>()
         })
@@ -601,7 +613,11 @@ pub fn enclosure(
         )));
     }
     let t = BigRational::one() - s;
-    let (mut lo, mut tail, mut prob) = (BigRational::zero(), BigRational::zero(), BigRational::zero());
+    let (mut lo, mut tail, mut prob) = (
+        BigRational::zero(),
+        BigRational::zero(),
+        BigRational::zero(),
+    );
     for (g, b, imp) in parts(w) {
         let size = g.rows;
         let kc = limit(size, k, exact_up_to);
@@ -664,7 +680,8 @@ pub fn tail_bounds(
 /// The enclosure at the smallest `K` whose relative width is at most `width`, trying `K = 1,
 /// 2, ...` while the estimated cost stays within `budget`; a `K` whose tail bound alone shows
 /// it cannot reach `width` is skipped. When the budget ends first, the narrowest enclosure
-/// computed is returned (the caller compares its width with the target).
+/// computed is returned (the caller compares its width with the target); refused when even
+/// `K = 1` is above the budget.
 pub fn enclosure_to_width(
     model: &Model,
     w: &Weights,
@@ -674,6 +691,13 @@ pub fn enclosure_to_width(
     exact_up_to: usize,
 ) -> Result<Enclosure> {
     let largest = parts(w).iter().map(|(g, _, _)| g.rows).max().unwrap_or(0);
+    let first = enclosure_cost(model, w, 1, exact_up_to);
+    if first > budget {
+        return Err(Error::too_large(format!(
+            "the enclosure's first step (K = 1) has estimated cost {first:.2e}, above the \
+             budget {budget:.1e}"
+        )));
+    }
     let mut kmax = 1;
     while kmax < largest && enclosure_cost(model, w, kmax + 1, exact_up_to) <= budget {
         kmax += 1;

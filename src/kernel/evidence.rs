@@ -198,16 +198,21 @@ pub fn verify_witness(text: &str) -> Result<(BigRational, BigRational), String> 
     };
     let Some(exact) = exact else {
         if is_value {
-            return Err("no exact route for this witness's loss (more than 8 coupled features, \
+            return Err(
+                "no exact route for this witness's loss (more than 8 coupled features, \
                         rectified): claim an \"enclosure\": [lo, hi]"
-                .into());
+                    .into(),
+            );
         }
         let s = density.as_ref().ok_or("no density")?;
         return enclosure_inside(&model, &w, s, &claim);
     };
     if is_value {
         if claim.0 != exact {
-            return Err(format!("claims {}, but the exact value is {exact}", claim.0));
+            return Err(format!(
+                "claims {}, but the exact value is {exact}",
+                claim.0
+            ));
         }
     } else if !(claim.0 <= exact && exact <= claim.1) {
         return Err(format!(
