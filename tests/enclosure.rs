@@ -84,7 +84,7 @@ fn crude_tail(model: &Model, w: &Weights, s: &BigRational, k: usize) -> BigRatio
     let mut c = BigRational::one();
     for j in 0..=k.min(n) {
         if j > 0 {
-            c = c * q((n + 1 - j) as i64, j as i64);
+            c *= q((n + 1 - j) as i64, j as i64);
         }
         inside +=
             &c * num_traits::pow(s.clone(), j) * num_traits::pow(BigRational::one() - s, n - j);
@@ -252,7 +252,7 @@ fn witness_20(lo: &str, hi: &str) -> String {
 fn enclosure_claims_beyond_the_exact_route() {
     use superbound::kernel::evidence::verify_witness;
     let (lo, hi) = verify_witness(&witness_20("0.04645290", "0.04645292")).unwrap();
-    assert!(lo >= q(464529, 10_000_000) && hi <= q(464529_2, 100_000_000) && lo < hi);
+    assert!(lo >= q(464_529, 10_000_000) && hi <= q(4_645_292, 100_000_000) && lo < hi);
     let wrong = verify_witness(&witness_20("0.0464", "0.0464529")).unwrap_err();
     assert!(wrong.contains("but the loss lies in"), "{wrong}");
     let value = witness_20("0", "1").replace(r#""enclosure":["0","1"]"#, r#""value":"1/20""#);

@@ -112,7 +112,7 @@ fn var(rule: &Rule, a: &BigInt) -> (BigInt, Vec<BigInt>, Vec<BigInt>) {
     }
     let d = rule.p1.len() - 1;
     let apow: Vec<BigInt> = (0..=d + 1).map(|e| num_traits::pow(a.clone(), e)).collect();
-    let sign = |l: usize, x: BigInt| if l % 2 == 0 { x } else { -x };
+    let sign = |l: usize, x: BigInt| if l.is_multiple_of(2) { x } else { -x };
     let alpha = (0..=d)
         .map(|l| sign(l, &rule.p1[l] * &apow[d - l]))
         .collect();
@@ -179,7 +179,7 @@ fn row_totals(
         .collect();
     let zeros = n - 1 - coupled.len();
     let rule0 = rule(model, 0);
-    let vars: Vec<(BigInt, (BigInt, Vec<BigInt>, Vec<BigInt>))> = coupled
+    let vars: Vec<VarData> = coupled
         .iter()
         .map(|&j| {
             let a = scale(g.get(i, j));
@@ -294,8 +294,8 @@ fn row_totals(
     let mut out = vec![BigRational::zero(); kmax + 1];
     let n_other = (n - 1) as u32;
     let mu2 = model.mu(2);
-    for k in 1..=kmax.min(n) {
-        out[k] += &mu2 * BigRational::from_integer(binomial(n_other, (k - 1) as u32));
+    for (k, o) in out.iter_mut().enumerate().take(kmax.min(n) + 1).skip(1) {
+        *o += &mu2 * BigRational::from_integer(binomial(n_other, (k - 1) as u32));
     }
     let qfact = |q: u32| fact[q as usize].clone();
     for v in &variants {
@@ -319,7 +319,10 @@ fn row_totals(
     out
 }
 
+/// A coupled variable: `A_j` and its `(w0, alpha(y), beta(y))`.
 type VarData = (BigInt, (BigInt, Vec<BigInt>, Vec<BigInt>));
+/// A shift at a node and the powers of it used so far, `(exponent, value)`.
+type Shift = (BigInt, Vec<(usize, BigInt)>);
 
 struct Walk<'a> {
     act: Activation,
@@ -342,7 +345,7 @@ impl Walk<'_> {
     ) {
         // The two shifts (`C + A_T`, and `C + A_i + A_T` for feature i shifted) and the powers
         // used of each, computed once per node.
-        let mut xs: [Option<(BigInt, Vec<(usize, BigInt)>)>; 2] = [None, None];
+        let mut xs: [Option<Shift>; 2] = [None, None];
         for v in variants.iter_mut() {
             if depth >= v.acc.len() {
                 continue;
@@ -463,8 +466,8 @@ fn row_tails(
     let buckets = kmax + 2;
     let mut m = vec![vec![BigInt::zero(); 2 * p + 1]; buckets];
     let big_b = scale(b);
-    for r in 0..=2 * p {
-        m[0][r] = num_traits::pow(big_b.clone(), r);
+    for (r, x) in m[0].iter_mut().enumerate() {
+        *x = num_traits::pow(big_b.clone(), r);
     }
     let mut steps = 0;
     for j in (0..g.rows).filter(|&j| j != i) {
@@ -477,11 +480,11 @@ fn row_tails(
             .iter()
             .map(|v| v.iter().map(|x| x * &keep).collect())
             .collect();
-        for c in 0..buckets {
+        for (c, mc) in m.iter().enumerate() {
             let to = (c + 1).min(buckets - 1);
             for r in 0..=2 * p {
                 let moved = (0..=r).fold(BigInt::zero(), |acc, k| {
-                    acc + binom(r, k) * &gm[k] * &m[c][r - k]
+                    acc + binom(r, k) * &gm[k] * &mc[r - k]
                 });
                 next[to][r] += sn * moved;
             }
