@@ -855,21 +855,32 @@ fn huge_exact_values_get_a_decimal_from_the_exact_value() {
         .stdout(predicate::str::contains("≈ 1.66666666667e16383"))
         .stdout(predicate::str::contains("inf").not())
         .stdout(predicate::str::contains("NaN").not());
-    // Rect beyond the exact route with overflowing weights: no estimate, an error.
+    // Rect beyond the oracle with overflowing weights: the enclosure sums every support, so
+    // the value is exact. By hand: all G_ij = 1e400 >= 0, so rect = linear and
+    // L = 9e800 E[(sum x)^2] = 9e800 (9 (s/3 - s^2/4) + (9 s/2)^2) = 5.4e801 at s = 1/2.
+    // A Monte Carlo cross-check of it overflows f64: an error, never a number.
     let big = format!(r#"{{"W": [[{}]]}}"#, ["\"1e200\""; 9].join(","));
     let f = weights_file(&big);
+    let args = [
+        "loss",
+        "--act",
+        "rect",
+        "--p",
+        "1",
+        "--density",
+        "1/2",
+        "--weights",
+    ];
     timed()
-        .args([
-            "loss",
-            "--act",
-            "rect",
-            "--p",
-            "1",
-            "--density",
-            "1/2",
-            "--weights",
-        ])
+        .args(args)
         .arg(&f.0)
+        .assert()
+        .success()
+        .stdout(predicate::str::contains("≈ 5.40000000000e801"));
+    timed()
+        .args(args)
+        .arg(&f.0)
+        .arg("--monte-carlo")
         .assert()
         .code(1)
         .stderr(predicate::str::contains("overflows f64"));
@@ -940,7 +951,10 @@ fn rect_crossover_of_a_rounded_polygon_is_fast_and_unchanged() {
 
 #[test]
 fn costly_exact_rect_losses_are_refused_and_said() {
-    // Eight coupled features with beta:8,8 values: the exact support sum would take ~20 s.
+    // Eight coupled features with beta:8,8 values: the oracle's support sum would take ~20 s and
+    // is refused; `loss` gets the exact value from the enclosure's walk, which sums every support
+    // of a group of at most 8 features (16.6398384979.., Monte Carlo 16.77 ± 0.18 with 1e5
+    // samples).
     let start = std::time::Instant::now();
     timed()
         .args([
@@ -977,8 +991,8 @@ fn costly_exact_rect_losses_are_refused_and_said() {
         .arg(&f.0)
         .assert()
         .success()
-        .stdout(predicate::str::contains("no exact loss: "))
-        .stdout(predicate::str::contains("loss estimate"));
+        .stdout(predicate::str::contains("no exact loss: ").not())
+        .stdout(predicate::str::contains("loss L(W; s) = "));
 }
 
 /// Every density error names the option and the text given.
@@ -1368,5 +1382,136 @@ fn table_refuses_an_importance_list_of_the_wrong_length() {
         .code(1)
         .stderr(predicate::str::contains(
             "--importance has 3 weights; n = 4",
+        ));
+}
+
+/// A dense 5 x 20 `W` with three-decimal entries in [-0.4, 0.4] (the `dense_20` of
+/// tests/enclosure.rs), as a weights file's text.
+fn dense_20_text() -> String {
+    let (m, n) = (5, 20);
+    let mut state: u64 = 12345;
+    let mut rows = vec![Vec::new(); m];
+    for k in 0..m * n {
+        state = state
+            .wrapping_mul(6364136223846793005)
+            .wrapping_add(1442695040888963407);
+        let x = ((state >> 33) as f64) / (1u64 << 31) as f64 * 0.8 - 0.4;
+        rows[k / n].push(format!("\"{}/1000\"", (x * 1000.0).round() as i64));
+    }
+    let rows: Vec<String> = rows.iter().map(|r| format!("[{}]", r.join(","))).collect();
+    format!("{{\"W\": [{}]}}", rows.join(","))
+}
+
+/// `loss` beyond the exact route (rect, 20 coupled features) prints the kernel's enclosure
+/// beside the Monte Carlo estimate; its JSON carries value = hi, exact = false and the
+/// enclosure as two rational strings. At K = 3 the enclosure is [0.046414.., 0.046498..]
+/// (tests/enclosure.rs contains the Monte Carlo value in it).
+#[test]
+fn loss_encloses_the_rectified_loss_at_n_20() {
+    let f = weights_file(&dense_20_text());
+    let args = ["loss", "--act", "rect", "--p", "1", "--density", "1/100"];
+    timed()
+        .args(args)
+        .args(["--support-limit", "3", "--samples", "20000", "--weights"])
+        .arg(&f.0)
+        .assert()
+        .success()
+        .stdout(predicate::str::contains(
+            "exact value not computed: enclosure",
+        ))
+        .stdout(predicate::str::contains("  lo = "))
+        .stdout(predicate::str::contains("  hi = "))
+        .stdout(predicate::str::contains("support limit K = 3"))
+        .stdout(predicate::str::contains("an estimate, not a bound"));
+    let out = timed()
+        .args(args)
+        .args([
+            "--enclosure-width",
+            "1/1000",
+            "--samples",
+            "20000",
+            "--json",
+        ])
+        .arg("--weights")
+        .arg(&f.0)
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let v: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(v["exact"], false);
+    assert!(v.get("loss").is_none());
+    let enc = v["enclosure"].as_array().unwrap();
+    assert_eq!(v["value"], enc[1]);
+    let (lo, hi) = (
+        v["enclosure_float"][0].as_f64().unwrap(),
+        v["enclosure_float"][1].as_f64().unwrap(),
+    );
+    assert!(0.0464 < lo && lo < hi && hi < 0.0465, "[{lo}, {hi}]");
+    assert_eq!(v["width_met"], true);
+    // K = 4 is the first with width <= 1e-3 (K = 2: 3.2e-2; K = 3: 1.8e-3; K = 4: 7.2e-5).
+    assert_eq!(v["support_limit"], 4);
+    assert!(v["relative_width"].as_f64().unwrap() <= 1e-3);
+}
+
+/// The enclosure options are checked: one line each, no panic.
+#[test]
+fn enclosure_options_are_checked() {
+    let text = dense_20_text();
+    let base = ["loss", "--act", "rect", "--p", "1", "--density", "1/100"];
+    let with = |extra: &[&str]| -> Vec<String> {
+        base.iter().chain(extra).map(|s| s.to_string()).collect()
+    };
+    for (extra, needle) in [
+        (vec!["--enclosure-width", "0"], "must be positive"),
+        (vec!["--enclosure-width", "x"], "--enclosure-width x"),
+        (
+            vec!["--enclosure-width", "1e-3", "--support-limit", "2"],
+            "not both",
+        ),
+    ] {
+        let args = with(&extra);
+        let args: Vec<&str> = args.iter().map(String::as_str).collect();
+        refused(&args, Some(&text), needle);
+    }
+    // 40 coupled features at K = 12: refused before any work.
+    let row: Vec<String> = (0..40).map(|k| format!("\"{}/7\"", k % 5 + 1)).collect();
+    let wide = format!("{{\"W\": [[{}]]}}", row.join(","));
+    refused(
+        &[
+            "loss",
+            "--act",
+            "rect",
+            "--p",
+            "1",
+            "--density",
+            "1/100",
+            "--support-limit",
+            "12",
+        ],
+        Some(&wide),
+        "above the limit",
+    );
+}
+
+/// `check` of an enclosure claim beyond the exact route: accepted when the kernel's own
+/// enclosure lies inside it.
+#[test]
+fn check_confirms_an_enclosure_claim_at_n_20() {
+    let w: serde_json::Value = serde_json::from_str(&dense_20_text()).unwrap();
+    let f = weights_file(&format!(
+        r#"{{"activation":"rect","p":1,"density":"1/100","W":{},"enclosure":["0.0464","0.0465"]}}"#,
+        w["W"]
+    ));
+    bin()
+        .arg("check")
+        .arg(&f.0)
+        .assert()
+        .success()
+        .stdout(predicate::str::contains(
+            "the claimed enclosure contains the kernel's",
         ));
 }

@@ -109,8 +109,9 @@ fn the_boundary_check_catches_crossings() {
 
 #[test]
 fn the_kernel_is_small_enough_to_audit() {
-    // The README states the kernel's size (about 4,600 non-blank lines before the tests, 3,900
-    // without comments); growing past 5,000 should be a decision, not a drift.
+    // The README states the kernel's size (about 5,400 non-blank lines before the tests);
+    // growing past the cap should be a decision, not a drift. Raised from 5,000 to 5,600 for the
+    // exact enclosure of the loss for any n (src/kernel/enclosure.rs, about 680 lines).
     let total: usize = kernel_files()
         .iter()
         .map(|f| {
@@ -119,5 +120,5 @@ fn the_kernel_is_small_enough_to_audit() {
             body.lines().filter(|l| !l.trim().is_empty()).count()
         })
         .sum();
-    assert!(total < 5000, "the kernel has {total} lines");
+    assert!(total < 5600, "the kernel has {total} lines");
 }

@@ -40,11 +40,18 @@ pub fn check_command(args: &CheckArgs) -> Result<String> {
         return Ok(format!("{shown}: verified: {}\n", describe(&row)));
     }
     if v.get("W").is_some() {
-        let value =
+        let (lo, hi) =
             verify_witness(&text).map_err(|e| Error::input(format!("{shown}: refused: {e}")))?;
+        if lo == hi {
+            return Ok(format!(
+                "{shown}: verified: the witness's exact value is {}\n",
+                exact_text(&lo)
+            ));
+        }
         return Ok(format!(
-            "{shown}: verified: the witness's exact value is {}\n",
-            exact_text(&value)
+            "{shown}: verified: the claimed enclosure contains the kernel's [{}, {}]\n",
+            exact_text(&lo),
+            exact_text(&hi)
         ));
     }
     let cert = Certificate::from_json(&text).map_err(|e| Error::input(format!("{shown}: {e}")))?;

@@ -28,6 +28,15 @@ pub struct LossArgs {
     /// Also estimate by Monte Carlo where the exact value is known (a cross-check).
     #[arg(long)]
     monte_carlo: bool,
+    /// Enclose the loss with support limit K: supports with more than K active features in a
+    /// coupled group are bounded, not summed (used where the exact value is refused; giving it
+    /// forces the enclosure).
+    #[arg(long)]
+    support_limit: Option<usize>,
+    /// Relative width (hi - lo)/hi the enclosure aims at, exact (default 1e-6): K grows until it
+    /// is met or the cost budget is spent (giving it forces the enclosure).
+    #[arg(long, allow_hyphen_values = true)]
+    enclosure_width: Option<String>,
 }
 
 pub fn loss_command(args: &LossArgs) -> Result<String> {
@@ -44,11 +53,32 @@ pub fn loss_command(args: &LossArgs) -> Result<String> {
             args.samples
         )));
     }
+    let mut enc = evaluate::EnclosureOptions {
+        support_limit: args.support_limit,
+        force: args.support_limit.is_some() || args.enclosure_width.is_some(),
+        ..Default::default()
+    };
+    if let Some(t) = &args.enclosure_width {
+        if args.support_limit.is_some() {
+            return Err(Error::input(
+                "give either --support-limit or --enclosure-width, not both",
+            ));
+        }
+        let shown = crate::kernel::model::shown(t);
+        let w = crate::kernel::arith::parse_rational(t)
+            .map_err(|e| Error::input(format!("--enclosure-width {shown}: {e}")))?;
+        if w <= BigRational::from_integer(0.into()) {
+            return Err(Error::input(format!(
+                "--enclosure-width {shown}: the relative width must be positive"
+            )));
+        }
+        enc.width = w;
+    }
     let text = read_file(&args.weights)?;
     let weights = Weights::from_json(&text)
         .map_err(|e| Error::input(format!("{}: {e}", args.weights.display())))?;
     let s = &density.0;
-    let report = evaluate::evaluate(
+    let report = evaluate::evaluate_with(
         &model,
         &weights,
         s,
@@ -57,7 +87,14 @@ pub fn loss_command(args: &LossArgs) -> Result<String> {
             seed: args.seed,
             always: args.monte_carlo,
         },
+        &enc,
     )?;
+    let met = |e: &crate::kernel::enclosure::Enclosure| {
+        report
+            .width_target
+            .as_ref()
+            .is_none_or(|w| e.relative_width() <= *w)
+    };
     let (n, m) = (weights.n(), weights.m());
     // With a bias the loss need not vanish as s -> 0: then the s^1 coefficient is not the
     // first-order loss L1 = lim L/s (which is infinite), and it is not called so.
@@ -88,6 +125,40 @@ pub fn loss_command(args: &LossArgs) -> Result<String> {
         if let Some(l) = &report.exact {
             obj.insert("loss".into(), exact_json(l));
             obj.insert("float".into(), json!(l.to_f64()));
+        }
+        // "value": the exact loss, else the enclosure's upper end (a rigorous upper bound).
+        match (&report.exact, &report.enclosure) {
+            (Some(l), _) => {
+                obj.insert("value".into(), exact_json(l));
+                obj.insert("exact".into(), json!(true));
+            }
+            (None, Some(e)) => {
+                obj.insert("value".into(), exact_json(&e.hi));
+                obj.insert("exact".into(), json!(e.is_exact()));
+            }
+            (None, None) => {}
+        }
+        if let Some(e) = &report.enclosure {
+            obj.insert(
+                "enclosure".into(),
+                json!([fmt_exact(&e.lo), fmt_exact(&e.hi)]),
+            );
+            obj.insert(
+                "enclosure_float".into(),
+                json!([e.lo.to_f64(), e.hi.to_f64()]),
+            );
+            obj.insert("relative_width".into(), json!(e.relative_width().to_f64()));
+            obj.insert("support_limit".into(), json!(e.k));
+            obj.insert("tail_probability".into(), exact_json(&e.tail_probability));
+            obj.insert(
+                "width_target".into(),
+                report
+                    .width_target
+                    .as_ref()
+                    .map_or(serde_json::Value::Null, exact_json),
+            );
+            obj.insert("width_met".into(), json!(met(e)));
+            obj.insert("cost".into(), json!(e.cost));
         }
         if let Some(poly) = &report.polynomial {
             let deg = poly.0.len().saturating_sub(1).max(1);
@@ -136,9 +207,47 @@ pub fn loss_command(args: &LossArgs) -> Result<String> {
     if let Some(why) = &report.no_exact {
         out += &format!("no exact loss: {why}\n");
     }
+    if let Some(e) = &report.enclosure {
+        if report.exact.is_none() {
+            out += if e.is_exact() {
+                "exact value computed by the enclosure's full support sums (lo = hi):\n"
+            } else {
+                "exact value not computed: enclosure (exact rationals, lo <= L(W; s) <= hi):\n"
+            };
+        } else {
+            out += "enclosure (exact rationals, lo <= L(W; s) <= hi):\n";
+        }
+        out += &format!(
+            "  lo = {}\n  hi = {}\n",
+            exact_text(&e.lo),
+            exact_text(&e.hi)
+        );
+        let target = match &report.width_target {
+            Some(w) => format!(
+                " (target {}: {})",
+                fmt_decimal_exact(w),
+                if met(e) {
+                    "met".to_string()
+                } else {
+                    format!(
+                        "not met within the cost budget {:.1e}",
+                        evaluate::EnclosureOptions::default().budget
+                    )
+                }
+            ),
+            None => String::new(),
+        };
+        out += &format!(
+            "  relative width (hi - lo)/hi ≈ {}{target}\n  support limit K = {}; P(|S| > K) summed over the coupled groups = {}; estimated cost {:.2e}\n",
+            fmt_decimal_exact(&e.relative_width()),
+            e.k,
+            exact_text(&e.tail_probability),
+            e.cost,
+        );
+    }
     if let Some(est) = &report.estimate {
         out += &format!(
-            "loss estimate (Monte Carlo, {} samples, seed {}) = {} ± {} (standard error)\n",
+            "loss estimate (Monte Carlo, {} samples, seed {}; an estimate, not a bound) = {} ± {} (standard error)\n",
             est.samples,
             est.seed,
             fmt_decimal(est.mean),

@@ -41,8 +41,8 @@ pub struct Cli {
 
 #[derive(Subcommand, Debug)]
 enum Command {
-    /// The exact expected loss of a given W (rectified with more than 8 coupled features: a
-    /// Monte Carlo estimate).
+    /// The exact expected loss of a given W (rectified with more than 8 coupled features: an
+    /// exact enclosure lo <= L <= hi, beside a Monte Carlo estimate).
     Loss(LossArgs),
     /// Every applicable lower and upper bound on the optimal loss, exact, with witnesses.
     Bounds(BoundsArgs),

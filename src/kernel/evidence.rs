@@ -23,12 +23,16 @@
 use crate::kernel::arith::parse_rational;
 use crate::kernel::certificate::{self, Certificate, model_from_json};
 use crate::kernel::closed_form;
+use crate::kernel::enclosure::{ENCLOSURE_BUDGET, enclosure, enclosure_cost};
 use crate::kernel::floor;
 use crate::kernel::loss::{exact_loss, first_order_exact};
 use crate::kernel::model::{Activation, Model, Setting, Weights, check_sizes};
 use num_bigint::BigInt;
 use num_rational::BigRational;
 use serde_json::{Map, Value};
+
+/// Cost budget of confirming an enclosure claim (four times the default of `loss`).
+pub const CHECK_BUDGET: f64 = 4.0 * ENCLOSURE_BUDGET;
 
 /// The version tag of evidence files; a change of format changes it.
 pub const EVIDENCE_FORMAT: &str = "superbound-evidence/1";
@@ -162,36 +166,100 @@ fn parse_object(text: &str) -> Result<Obj, String> {
 /// Checks a witness file `{"activation", "p", "values"?, "W", "b"?, "importance"?,
 /// "density"? (absent or "0": first order), "value": "a/b"}` (the exact `L1` or loss claimed)
 /// or with `"enclosure": ["lo", "hi"]` instead of `"value"` (claims `lo <= L <= hi`).
-/// Returns the exact value.
-pub fn verify_witness(text: &str) -> Result<BigRational, String> {
+/// Returns what the kernel established: `(L, L)` where the exact value is computed, else its
+/// own enclosure `(lo, hi)`, which lies inside the claimed one.
+///
+/// Beyond the exact route (rectified, more than 8 coupled features) an enclosure claim is
+/// accepted when the kernel's enclosure ([`enclosure`]) at some support limit `K` lies inside
+/// it; `K` grows until it does, or the two are disjoint (refused: the claim is wrong), or the
+/// cost budget [`CHECK_BUDGET`] is spent (refused: not confirmed).
+pub fn verify_witness(text: &str) -> Result<(BigRational, BigRational), String> {
     let obj = parse_object(text)?;
     let model = model_from_json(&obj).map_err(|e| e.to_string())?;
     let w0 = weights_of(&obj, None)?;
     let importance = importance_of(&obj, w0.n())?;
     let w = Weights { importance, ..w0 };
     let density = density_of(&obj)?;
-    let exact = witness_value(&model, &w, density.as_ref())?;
-    match (obj.get("value"), obj.get("enclosure")) {
+    let claim = match (obj.get("value"), obj.get("enclosure")) {
         (Some(v), None) => {
-            let claim = rational(v, "\"value\"")?;
-            if claim != exact {
-                return Err(format!("claims {claim}, but the exact value is {exact}"));
-            }
+            let c = rational(v, "\"value\"")?;
+            (c.clone(), c)
         }
-        (None, Some(Value::Array(e))) if e.len() == 2 => {
-            let (lo, hi) = (
-                rational(&e[0], "enclosure[0]")?,
-                rational(&e[1], "enclosure[1]")?,
-            );
-            if !(lo <= exact && exact <= hi) {
-                return Err(format!(
-                    "claims [{lo}, {hi}], but the exact value is {exact}"
-                ));
-            }
-        }
+        (None, Some(Value::Array(e))) if e.len() == 2 => (
+            rational(&e[0], "enclosure[0]")?,
+            rational(&e[1], "enclosure[1]")?,
+        ),
         _ => return Err("a witness claims either \"value\" or \"enclosure\": [lo, hi]".into()),
+    };
+    let is_value = obj.get("value").is_some();
+    let exact = match &density {
+        Some(s) => exact_loss(&model, &w, s),
+        None => Some(witness_value(&model, &w, None)?),
+    };
+    let Some(exact) = exact else {
+        if is_value {
+            return Err(
+                "no exact route for this witness's loss (more than 8 coupled features, \
+                        rectified): claim an \"enclosure\": [lo, hi]"
+                    .into(),
+            );
+        }
+        let s = density.as_ref().ok_or("no density")?;
+        return enclosure_inside(&model, &w, s, &claim);
+    };
+    if is_value {
+        if claim.0 != exact {
+            return Err(format!(
+                "claims {}, but the exact value is {exact}",
+                claim.0
+            ));
+        }
+    } else if !(claim.0 <= exact && exact <= claim.1) {
+        return Err(format!(
+            "claims [{}, {}], but the exact value is {exact}",
+            claim.0, claim.1
+        ));
     }
-    Ok(exact)
+    Ok((exact.clone(), exact))
+}
+
+/// The kernel's enclosure at the first support limit `K` where it lies inside `claim`.
+fn enclosure_inside(
+    model: &Model,
+    w: &Weights,
+    s: &BigRational,
+    claim: &(BigRational, BigRational),
+) -> Result<(BigRational, BigRational), String> {
+    let (lo, hi) = claim;
+    if lo > hi {
+        return Err(format!("the enclosure [{lo}, {hi}] is empty"));
+    }
+    let exact_up_to = crate::kernel::oracle::ORACLE_MAX_N;
+    let mut last = None;
+    // K = 1, 2, ... (the cost grows about geometrically, so the total is a small multiple of
+    // the last) within the check's budget.
+    for k in 1..=w.n() {
+        if k > 1 && enclosure_cost(model, w, k, exact_up_to) > CHECK_BUDGET {
+            break;
+        }
+        let e = enclosure(model, w, s, k, exact_up_to).map_err(|e| e.to_string())?;
+        if e.hi < *lo || e.lo > *hi {
+            return Err(format!(
+                "claims [{lo}, {hi}], but the loss lies in [{}, {}] (kernel enclosure, K = {k})",
+                e.lo, e.hi
+            ));
+        }
+        if *lo <= e.lo && e.hi <= *hi {
+            return Ok((e.lo, e.hi));
+        }
+        last = Some(e);
+    }
+    let e = last.ok_or("no support limit fits the cost budget")?;
+    Err(format!(
+        "claims [{lo}, {hi}]: not confirmed; the kernel's narrowest enclosure within the cost \
+         budget is [{}, {}] (K = {}), not inside the claim",
+        e.lo, e.hi, e.k
+    ))
 }
 
 /// `e_lb` of a `"lower"` object, proved again: `phi(g, r) >= e_lb` for all real `g, r`.

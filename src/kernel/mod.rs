@@ -12,6 +12,7 @@
 //! | [`model`] | activation, value distribution and moments, density, weights, sizes |
 //! | [`loss`] | the exact loss of the power activation, its density polynomial, `L1` |
 //! | [`oracle`] | exact loss by support enumeration (the exact rectified loss) |
+//! | [`enclosure`] | exact rational enclosure `lo <= L <= hi` of the loss for any `n` |
 //! | [`gegenbauer`] | exact Gegenbauer polynomials, `alpha_{m,p}`, `kappa_{m,p}`, design moments |
 //! | [`closed_form`] | `c_p`, the self bound, Theorem 1, the single-support factor |
 //! | [`roots`] | exact nonnegativity and root location (square-free Sturm and Descartes) |
@@ -21,6 +22,7 @@
 pub mod arith;
 pub mod certificate;
 pub mod closed_form;
+pub mod enclosure;
 pub mod error;
 pub mod evidence;
 pub mod floor;

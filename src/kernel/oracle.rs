@@ -97,10 +97,10 @@ impl<F: Scalar> Terms<F> {
 /// One variable's weight `P(u) = u^e D(u)` (density `D`), as what integrating it against
 /// `rho_q(c + a u)` needs: `int_0^1 P`, and the derivatives `P^{(j)}(1)`, `P^{(j)}(0)` for
 /// `j = 0..=deg P`.
-struct Weight<F> {
-    integral: F,
-    at_one: Vec<F>,
-    at_zero: Vec<F>,
+pub(crate) struct Weight<F> {
+    pub(crate) integral: F,
+    pub(crate) at_one: Vec<F>,
+    pub(crate) at_zero: Vec<F>,
 }
 
 fn weight<F: Scalar>(values: &Values, e: u32) -> Option<Weight<F>> {
@@ -427,7 +427,7 @@ fn expect_ramp_exact(
 }
 
 /// The exact weight of `u^e D(u)` (`None` for the point mass), cached per thread.
-fn exact_weight_cached(values: &Values, e: u32) -> Option<Weight<BigRational>> {
+pub(crate) fn exact_weight_cached(values: &Values, e: u32) -> Option<Weight<BigRational>> {
     weight::<BigRational>(values, e)
 }
 
