@@ -12,10 +12,21 @@ pub struct LossArgs {
     /// Sparsity S in [0, 1): the density is s = 1 - S.
     #[arg(long, allow_hyphen_values = true)]
     sparsity: Option<String>,
-    /// JSON file {"W": [[n entries] x m rows], "b": [n]?, "importance": [n]?}; entries are
-    /// numbers or rational strings such as "-3/7".
+    /// Weights file: JSON {"W": [[n entries] x m rows], "b": [n]?, "importance": [n]?} (entries
+    /// numbers or rational strings such as "-3/7"), NumPy .npy (W) or .npz, or .safetensors
+    /// (W of shape (m, n), or (instances, m, n) for one result per instance; b and importance
+    /// (n,) or (instances, n)). Floats are read exactly as the binary fractions they are.
     #[arg(long)]
     weights: PathBuf,
+    /// Which arrays of an .npz or .safetensors file hold W, b and importance, e.g.
+    /// W=encoder.weight,b=decoder.bias (default W=W,b=b,importance=importance; b and importance
+    /// are optional).
+    #[arg(long)]
+    tensor: Option<String>,
+    /// The array's last two axes are (n, m), not (m, n): the layout of Elhage et al.'s notebook,
+    /// W of shape (instances, n_features, n_hidden).
+    #[arg(long)]
+    transpose: bool,
     /// Print JSON instead of text.
     #[arg(long)]
     json: bool,
@@ -44,40 +55,143 @@ pub fn loss_command(args: &LossArgs) -> Result<String> {
             args.samples
         )));
     }
-    let text = read_file(&args.weights)?;
-    let weights = Weights::from_json(&text)
-        .map_err(|e| Error::input(format!("{}: {e}", args.weights.display())))?;
+    let names = match &args.tensor {
+        Some(t) => crate::weights_file::TensorNames::parse(t)?,
+        None => crate::weights_file::TensorNames::default(),
+    };
+    let loaded = crate::weights_file::load(&args.weights, &names, args.transpose)?;
     let s = &density.0;
-    let report = evaluate::evaluate(
-        &model,
-        &weights,
-        s,
-        MonteCarlo {
-            samples: args.samples,
-            seed: args.seed,
-            always: args.monte_carlo,
-        },
-    )?;
-    let (n, m) = (weights.n(), weights.m());
-    // With a bias the loss need not vanish as s -> 0: then the s^1 coefficient is not the
-    // first-order loss L1 = lim L/s (which is infinite), and it is not called so.
-    // At s = 0 every x is 0 and xhat = sigma(b): the constant term is sum_i I_i sigma(b_i)^2.
-    let constant: BigRational =
-        weights
-            .bias
-            .iter()
-            .flatten()
-            .enumerate()
-            .fold(num_traits::Zero::zero(), |acc, (i, b)| {
-                let imp = weights
-                    .importance
-                    .as_ref()
-                    .map_or(num_traits::One::one(), |v| v[i].clone());
-                let y = model.sigma(b);
-                acc + imp * &y * &y
-            });
-    let has_l1 = num_traits::Zero::is_zero(&constant);
+    let mc = MonteCarlo {
+        samples: args.samples,
+        seed: args.seed,
+        always: args.monte_carlo,
+    };
+    let read = loaded.describe();
     if args.json {
+        let mut records = Vec::with_capacity(loaded.instances.len());
+        for (k, weights) in loaded.instances.iter().enumerate() {
+            let mut v =
+                loss_json(&model, weights, s, mc).map_err(|e| in_instance(e, loaded.batched, k))?;
+            if let serde_json::Value::Object(obj) = &mut v {
+                if loaded.batched {
+                    obj.insert("instance".into(), json!(k));
+                }
+                if let Some(r) = &read {
+                    obj.insert("weights".into(), json!(r));
+                }
+            }
+            records.push(v);
+        }
+        let out = if loaded.batched {
+            serde_json::Value::Array(records)
+        } else {
+            records.pop().expect("one model")
+        };
+        return Ok(format!("{out}\n"));
+    }
+    let mut out = String::new();
+    if let Some(r) = &read {
+        out += &format!("weights: {r}\n");
+    }
+    if loaded.batched {
+        out += &format!(
+            "{} instances, each evaluated on its own\n",
+            loaded.instances.len()
+        );
+    }
+    for (k, weights) in loaded.instances.iter().enumerate() {
+        let outcome = Outcome::compute(&model, weights, s, mc)
+            .map_err(|e| in_instance(e, loaded.batched, k))?;
+        if loaded.batched {
+            out += &format!("\ninstance {k}:\n");
+        }
+        out += &outcome.text(&model, weights, s);
+    }
+    Ok(out)
+}
+
+/// Names the instance of a 3-D array in an error.
+fn in_instance(e: Error, batched: bool, k: usize) -> Error {
+    match e {
+        Error::Input(msg) if batched => Error::input(format!("instance {k}: {msg}")),
+        Error::TooLarge(msg) if batched => Error::too_large(format!("instance {k}: {msg}")),
+        other => other,
+    }
+}
+
+/// The loss report of one `W` at density `s`, as the record `loss --json` prints (the Python
+/// module returns the same).
+pub fn loss_json(
+    model: &Model,
+    weights: &Weights,
+    s: &BigRational,
+    mc: MonteCarlo,
+) -> Result<serde_json::Value> {
+    Ok(Outcome::compute(model, weights, s, mc)?.json(model, weights, s))
+}
+
+/// The first-order loss `L1(W) = lim L(W; s) / s` alone (no density), as a JSON record with the
+/// fields of `loss --json` that do not depend on the density. Refused when a bias makes the loss
+/// tend to a positive constant as `s -> 0`.
+pub fn first_order_json(model: &Model, weights: &Weights) -> Result<serde_json::Value> {
+    let constant = bias_constant(model, weights);
+    if !num_traits::Zero::is_zero(&constant) {
+        return Err(Error::input(format!(
+            "with this bias the loss tends to {} as s -> 0, so there is no first-order L1; give a density",
+            fmt_exact(&constant)
+        )));
+    }
+    let first = evaluate::first_order(model, weights)?;
+    Ok(json!({
+        "activation": model.act.name(),
+        "p": model.p,
+        "values": model.values.to_string(),
+        "n": weights.n(),
+        "m": weights.m(),
+        "first_order": exact_json(&first),
+        "first_order_float": first.to_f64(),
+    }))
+}
+
+/// At `s = 0` every `x` is 0 and `xhat = sigma(b)`: the constant term is `sum_i I_i sigma(b_i)^2`.
+fn bias_constant(model: &Model, weights: &Weights) -> BigRational {
+    weights
+        .bias
+        .iter()
+        .flatten()
+        .enumerate()
+        .fold(num_traits::Zero::zero(), |acc, (i, b)| {
+            let imp = weights
+                .importance
+                .as_ref()
+                .map_or(num_traits::One::one(), |v| v[i].clone());
+            let y = model.sigma(b);
+            acc + imp * &y * &y
+        })
+}
+
+/// What `loss` computes about one `W`.
+struct Outcome {
+    report: evaluate::LossReport,
+    constant: BigRational,
+}
+
+impl Outcome {
+    fn compute(model: &Model, weights: &Weights, s: &BigRational, mc: MonteCarlo) -> Result<Self> {
+        let report = evaluate::evaluate(model, weights, s, mc)?;
+        // With a bias the loss need not vanish as s -> 0: then the s^1 coefficient is not the
+        // first-order loss L1 = lim L/s (which is infinite), and it is not called so.
+        let constant = bias_constant(model, weights);
+        Ok(Outcome { report, constant })
+    }
+
+    fn has_l1(&self) -> bool {
+        num_traits::Zero::is_zero(&self.constant)
+    }
+
+    fn json(&self, model: &Model, weights: &Weights, s: &BigRational) -> serde_json::Value {
+        let report = &self.report;
+        let (n, m) = (weights.n(), weights.m());
         let mut obj = serde_json::Map::new();
         obj.insert("activation".into(), json!(model.act.name()));
         obj.insert("p".into(), json!(model.p));
@@ -95,7 +209,7 @@ pub fn loss_command(args: &LossArgs) -> Result<String> {
             obj.insert("density_polynomial".into(), json!(coeffs));
             obj.insert("constant_term".into(), exact_json(&poly.coeff(0)));
         }
-        if has_l1 {
+        if self.has_l1() {
             obj.insert("first_order".into(), exact_json(&report.first_order));
             obj.insert(
                 "first_order_float".into(),
@@ -114,56 +228,61 @@ pub fn loss_command(args: &LossArgs) -> Result<String> {
             obj.insert("samples".into(), json!(est.samples));
             obj.insert("seed".into(), json!(est.seed));
         }
-        return Ok(format!("{}\n", serde_json::Value::Object(obj)));
+        serde_json::Value::Object(obj)
     }
-    let mut out = format!(
-        "model: {model}; n = {n} features, m = {m} hidden dimensions{}{}\ndensity s = {}\n",
-        if weights.bias.is_some() {
-            ", with bias"
-        } else {
-            ""
-        },
-        if weights.importance.is_some() {
-            ", with importance weights"
-        } else {
-            ""
-        },
-        exact_text(s),
-    );
-    if let Some(l) = &report.exact {
-        out += &format!("loss L(W; s) = {}\n", exact_text(l));
-    }
-    if let Some(why) = &report.no_exact {
-        out += &format!("no exact loss: {why}\n");
-    }
-    if let Some(est) = &report.estimate {
-        out += &format!(
-            "loss estimate (Monte Carlo, {} samples, seed {}) = {} ± {} (standard error)\n",
-            est.samples,
-            est.seed,
-            fmt_decimal(est.mean),
-            fmt_decimal(est.std_error)
+
+    fn text(&self, model: &Model, weights: &Weights, s: &BigRational) -> String {
+        let report = &self.report;
+        let (n, m) = (weights.n(), weights.m());
+        let mut out = format!(
+            "model: {model}; n = {n} features, m = {m} hidden dimensions{}{}\ndensity s = {}\n",
+            if weights.bias.is_some() {
+                ", with bias"
+            } else {
+                ""
+            },
+            if weights.importance.is_some() {
+                ", with importance weights"
+            } else {
+                ""
+            },
+            exact_text(s),
         );
-    }
-    if has_l1 {
-        out += &format!("first order L1(W) = {}\n", exact_text(&report.first_order));
-    } else {
-        out += &format!(
-            "coefficient of s^1 = {}\n  (not a first-order L1: with this bias the loss tends to {} as s -> 0)\n",
-            exact_text(&report.first_order),
-            exact_text(&constant),
-        );
-    }
-    if let Some(poly) = &report.polynomial {
-        out += "density polynomial L(W; s) = sum_k c_k s^k:\n";
-        for (k, c) in poly.0.iter().enumerate() {
-            if k == 0 && num_traits::Zero::is_zero(c) {
-                continue;
-            }
-            out += &format!("  s^{k}: {}\n", exact_text(c));
+        if let Some(l) = &report.exact {
+            out += &format!("loss L(W; s) = {}\n", exact_text(l));
         }
+        if let Some(why) = &report.no_exact {
+            out += &format!("no exact loss: {why}\n");
+        }
+        if let Some(est) = &report.estimate {
+            out += &format!(
+                "loss estimate (Monte Carlo, {} samples, seed {}) = {} ± {} (standard error)\n",
+                est.samples,
+                est.seed,
+                fmt_decimal(est.mean),
+                fmt_decimal(est.std_error)
+            );
+        }
+        if self.has_l1() {
+            out += &format!("first order L1(W) = {}\n", exact_text(&report.first_order));
+        } else {
+            out += &format!(
+                "coefficient of s^1 = {}\n  (not a first-order L1: with this bias the loss tends to {} as s -> 0)\n",
+                exact_text(&report.first_order),
+                exact_text(&self.constant),
+            );
+        }
+        if let Some(poly) = &report.polynomial {
+            out += "density polynomial L(W; s) = sum_k c_k s^k:\n";
+            for (k, c) in poly.0.iter().enumerate() {
+                if k == 0 && num_traits::Zero::is_zero(c) {
+                    continue;
+                }
+                out += &format!("  s^{k}: {}\n", exact_text(c));
+            }
+        }
+        out
     }
-    Ok(out)
 }
 
 /// Largest Monte Carlo sample count accepted.

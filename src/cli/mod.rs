@@ -24,6 +24,7 @@ use bounds::*;
 use certify::*;
 use check::*;
 use loss::*;
+pub use loss::{first_order_json, loss_json};
 use optimize::*;
 use plot::*;
 use table::*;
