@@ -68,26 +68,7 @@ pub fn loss_command(args: &LossArgs) -> Result<String> {
     };
     let read = loaded.describe();
     if args.json {
-        let mut records = Vec::with_capacity(loaded.instances.len());
-        for (k, weights) in loaded.instances.iter().enumerate() {
-            let mut v =
-                loss_json(&model, weights, s, mc).map_err(|e| in_instance(e, loaded.batched, k))?;
-            if let serde_json::Value::Object(obj) = &mut v {
-                if loaded.batched {
-                    obj.insert("instance".into(), json!(k));
-                }
-                if let Some(r) = &read {
-                    obj.insert("weights".into(), json!(r));
-                }
-            }
-            records.push(v);
-        }
-        let out = if loaded.batched {
-            serde_json::Value::Array(records)
-        } else {
-            records.pop().expect("one model")
-        };
-        return Ok(format!("{out}\n"));
+        return Ok(format!("{}\n", loss_records(&model, &loaded, Some(s), mc)?));
     }
     let mut out = String::new();
     if let Some(r) = &read {
@@ -108,6 +89,40 @@ pub fn loss_command(args: &LossArgs) -> Result<String> {
         out += &outcome.text(&model, weights, s);
     }
     Ok(out)
+}
+
+/// The JSON `loss --json` prints for every model of a weights file: one record, or an array of
+/// records with their `"instance"` for a 3-D array; each says how binary floats were read. With
+/// no density, the first-order records of [`first_order_json`] (what the Python module gives).
+pub fn loss_records(
+    model: &Model,
+    loaded: &crate::weights_file::Loaded,
+    s: Option<&BigRational>,
+    mc: MonteCarlo,
+) -> Result<serde_json::Value> {
+    let read = loaded.describe();
+    let mut records = Vec::with_capacity(loaded.instances.len());
+    for (k, weights) in loaded.instances.iter().enumerate() {
+        let mut v = match s {
+            Some(s) => loss_json(model, weights, s, mc),
+            None => first_order_json(model, weights),
+        }
+        .map_err(|e| in_instance(e, loaded.batched, k))?;
+        if let serde_json::Value::Object(obj) = &mut v {
+            if loaded.batched {
+                obj.insert("instance".into(), json!(k));
+            }
+            if let Some(r) = &read {
+                obj.insert("weights".into(), json!(r));
+            }
+        }
+        records.push(v);
+    }
+    Ok(if loaded.batched {
+        serde_json::Value::Array(records)
+    } else {
+        records.pop().expect("one model")
+    })
 }
 
 /// Names the instance of a 3-D array in an error.
