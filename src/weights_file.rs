@@ -357,7 +357,7 @@ fn read_npz(bytes: &[u8], names: &TensorNames, transpose: bool) -> Result<Loaded
         .map_err(|e| Error::input(format!("not a valid .npz archive: {e}")))?;
     let mut member = |key: &str, name: &str| -> Result<Option<Array>> {
         let file_name = format!("{name}.npy");
-        if !members.iter().any(|m| *m == file_name) {
+        if !members.contains(&file_name) {
             return Ok(None);
         }
         let mut f = archive

@@ -56,7 +56,7 @@ fn dyadic(sign: &str, mut mant: u64, mut e: i64) -> String {
     if mant == 0 {
         return "0".into();
     }
-    while mant % 2 == 0 && e < 0 {
+    while mant.is_multiple_of(2) && e < 0 {
         mant /= 2;
         e += 1;
     }
@@ -603,7 +603,7 @@ fn bad_files_are_refused_with_one_line() {
 /// not enabled here) and 96 zero bytes.
 fn complex_npy() -> Vec<u8> {
     let mut h = "{'descr': '<c16', 'fortran_order': False, 'shape': (2, 3), }".to_string();
-    while (10 + h.len() + 1) % 64 != 0 {
+    while !(10 + h.len() + 1).is_multiple_of(64) {
         h.push(' ');
     }
     h.push('\n');

@@ -21,6 +21,14 @@ fn value_error(msg: impl std::fmt::Display) -> PyErr {
     PyValueError::new_err(msg.to_string())
 }
 
+/// `obj` converted to `T`, the error as text.
+fn ext<'a, 'py, T: FromPyObject<'a, 'py>>(obj: &'a Bound<'py, PyAny>) -> Result<T, String> {
+    obj.extract::<T>().map_err(|e| {
+        let e: PyErr = e.into();
+        e.to_string()
+    })
+}
+
 /// A Python integer as a `BigInt` (through its decimal digits: exact).
 fn big_int(obj: &Bound<'_, PyAny>) -> PyResult<BigInt> {
     let text = obj.str()?.to_string();
@@ -35,11 +43,11 @@ fn entry(obj: &Bound<'_, PyAny>) -> Result<(BigRational, bool), String> {
         return Err("is a bool, not a number".into());
     }
     if obj.is_instance_of::<PyString>() {
-        let s: String = obj.extract().map_err(|e| e.to_string())?;
+        let s: String = ext(obj)?;
         return parse_rational(&s).map(|q| (q, false));
     }
     if obj.is_instance_of::<PyFloat>() {
-        let x: f64 = obj.extract().map_err(|e| e.to_string())?;
+        let x: f64 = ext(obj)?;
         return exact_float(x).map(|q| (q, true));
     }
     if obj.is_instance_of::<PyInt>() {
@@ -49,16 +57,14 @@ fn entry(obj: &Bound<'_, PyAny>) -> Result<(BigRational, bool), String> {
     }
     // NumPy scalars (np.float32(0.1) widens exactly to a Python float) and Fractions.
     if obj.hasattr("dtype").unwrap_or(false) && obj.hasattr("__float__").unwrap_or(false) {
-        let kind: String = obj
+        let kind = obj
             .getattr("dtype")
             .and_then(|d| d.getattr("kind"))
-            .and_then(|k| k.extract())
             .map_err(|e| e.to_string())?;
+        let kind: String = ext(&kind)?;
         if kind == "f" {
-            let x: f64 = obj
-                .call_method0("__float__")
-                .and_then(|f| f.extract())
-                .map_err(|e| e.to_string())?;
+            let x = obj.call_method0("__float__").map_err(|e| e.to_string())?;
+            let x: f64 = ext(&x)?;
             return exact_float(x).map(|q| (q, true));
         }
     }
@@ -67,11 +73,10 @@ fn entry(obj: &Bound<'_, PyAny>) -> Result<(BigRational, bool), String> {
         .name()
         .map(|n| n.to_string())
         .unwrap_or_else(|_| "?".into());
-    let ratio = obj
-        .call_method0("as_integer_ratio")
-        .map_err(|_| format!("has type {type_name}, not a number (int, float, Fraction or \"a/b\")"))?;
-    let (num, den): (Bound<'_, PyAny>, Bound<'_, PyAny>) =
-        ratio.extract().map_err(|e| e.to_string())?;
+    let ratio = obj.call_method0("as_integer_ratio").map_err(|_| {
+        format!("has type {type_name}, not a number (int, float, Fraction or \"a/b\")")
+    })?;
+    let (num, den): (Bound<'_, PyAny>, Bound<'_, PyAny>) = ext(&ratio)?;
     let (num, den) = (
         big_int(&num).map_err(|e| e.to_string())?,
         big_int(&den).map_err(|e| e.to_string())?,
@@ -110,8 +115,8 @@ fn array(obj: &Bound<'_, PyAny>, what: &str) -> PyResult<Array> {
         let mut data = Vec::new();
         for (k, item) in flat.try_iter()?.enumerate() {
             let item = item?;
-            let (q, _) =
-                entry(&item).map_err(|e| value_error(format!("{what}: entry {} {e}", index(&shape, k))))?;
+            let (q, _) = entry(&item)
+                .map_err(|e| value_error(format!("{what}: entry {} {e}", index(&shape, k))))?;
             data.push(q);
         }
         return Ok(Array {
@@ -124,7 +129,15 @@ fn array(obj: &Bound<'_, PyAny>, what: &str) -> PyResult<Array> {
     let mut shape = Vec::new();
     let mut data = Vec::new();
     let mut saw_float = false;
-    nested(obj, what, 0, &mut shape, &mut data, &mut saw_float, &mut Vec::new())?;
+    nested(
+        obj,
+        what,
+        0,
+        &mut shape,
+        &mut data,
+        &mut saw_float,
+        &mut Vec::new(),
+    )?;
     Ok(Array {
         shape,
         data,
