@@ -10,6 +10,7 @@ BIN="$(realpath "${CARGO_TARGET_DIR:-target}/release/superbound")"
 
 VENV="${SUPERBOUND_VENV:-$(mktemp -d)/venv}"
 python3 -m venv "$VENV"
+export PATH="$VENV/bin:$PATH"   # maturin's build hook runs `maturin` from PATH
 "$VENV/bin/pip" install --quiet --upgrade pip
 "$VENV/bin/pip" install --quiet "maturin>=1.7,<2" pytest numpy safetensors
 # --no-build-isolation: build with the maturin just installed (no second download).
