@@ -22,8 +22,10 @@ use num_traits::Zero;
 use std::io::Read;
 use std::path::Path;
 
-/// Largest weights file read, in bytes.
+/// Largest binary weights file read, in bytes.
 pub const MAX_BYTES: u64 = 256 << 20;
+/// Largest JSON weights file read, in bytes (as for every JSON file the CLI reads).
+pub const MAX_JSON_BYTES: u64 = 64 << 20;
 /// Largest number of instances (models) in one 3-D array.
 pub const MAX_INSTANCES: usize = 100_000;
 
@@ -154,6 +156,7 @@ pub fn load(path: &Path, names: &TensorNames, transpose: bool) -> Result<Loaded>
     let bytes = std::fs::read(path).map_err(|e| Error::io(&shown, e))?;
     load_bytes(path, &bytes, names, transpose).map_err(|e| match e {
         Error::Input(msg) => Error::input(format!("{shown}: {msg}")),
+        Error::TooLarge(msg) => Error::too_large(format!("{shown}: {msg}")),
         other => other,
     })
 }
@@ -172,6 +175,12 @@ pub fn load_bytes(
                 return Err(Error::input(
                     "--transpose is for NumPy and safetensors arrays",
                 ));
+            }
+            if bytes.len() as u64 > MAX_JSON_BYTES {
+                return Err(Error::too_large(format!(
+                    "{} bytes of JSON; JSON weights files up to {MAX_JSON_BYTES} bytes are read",
+                    bytes.len()
+                )));
             }
             let text = std::str::from_utf8(bytes).map_err(|_| {
                 Error::input("not a JSON, NumPy or safetensors file (not UTF-8 text)")
