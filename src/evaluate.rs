@@ -141,6 +141,25 @@ pub struct LossReport {
     pub width_target: Option<BigRational>,
 }
 
+/// The first-order coefficient alone (no density): the `s^1` coefficient of the exact density
+/// polynomial (power), or the sum over one-feature supports (rect); the same values
+/// [`evaluate`] reports as `first_order`.
+pub fn first_order(model: &Model, weights: &Weights) -> Result<BigRational> {
+    match model.act {
+        Activation::Power => {
+            let one = <BigRational as num_traits::One>::one();
+            let (_, poly) = power_loss_and_polynomial(model, weights, &one)?;
+            Ok(poly.coeff(1))
+        }
+        Activation::Rect => Ok(crate::kernel::oracle::first_order_by_supports(
+            model,
+            &weights.exact_gram(),
+            weights.bias.as_deref(),
+            weights.importance.as_deref(),
+        )),
+    }
+}
+
 /// Evaluates the loss of `weights` at density `s`: exact wherever possible, else enclosed and
 /// estimated.
 pub fn evaluate(

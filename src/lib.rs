@@ -14,6 +14,7 @@
 //! | [`evaluate`] | the loss report of one `W` (exact where possible, else estimated) |
 //! | [`report`] | tables of tightness and plots |
 //! | [`cli`] | the `superbound` command line, one file per command |
+//! | [`weights_file`] | weights from JSON, NumPy (`.npy`, `.npz`) and safetensors files, floats read exactly |
 
 pub mod bounds;
 pub mod cli;
@@ -21,5 +22,6 @@ pub mod evaluate;
 pub mod kernel;
 pub mod report;
 pub mod search;
+pub mod weights_file;
 
 pub use kernel::error::{Error, Result};

@@ -12,10 +12,21 @@ pub struct LossArgs {
     /// Sparsity S in [0, 1): the density is s = 1 - S.
     #[arg(long, allow_hyphen_values = true)]
     sparsity: Option<String>,
-    /// JSON file {"W": [[n entries] x m rows], "b": [n]?, "importance": [n]?}; entries are
-    /// numbers or rational strings such as "-3/7".
+    /// Weights file: JSON {"W": [[n entries] x m rows], "b": [n]?, "importance": [n]?} (entries
+    /// numbers or rational strings such as "-3/7"), NumPy .npy (W) or .npz, or .safetensors
+    /// (W of shape (m, n), or (instances, m, n) for one result per instance; b and importance
+    /// (n,) or (instances, n)). Floats are read exactly as the binary fractions they are.
     #[arg(long)]
     weights: PathBuf,
+    /// Which arrays of an .npz or .safetensors file hold W, b and importance, e.g.
+    /// W=encoder.weight,b=decoder.bias (default W=W,b=b,importance=importance; b and importance
+    /// are optional).
+    #[arg(long)]
+    tensor: Option<String>,
+    /// The array's last two axes are (n, m), not (m, n): the layout of Elhage et al.'s notebook,
+    /// W of shape (instances, n_features, n_hidden).
+    #[arg(long)]
+    transpose: bool,
     /// Print JSON instead of text.
     #[arg(long)]
     json: bool,
@@ -74,47 +85,189 @@ pub fn loss_command(args: &LossArgs) -> Result<String> {
         }
         enc.width = w;
     }
-    let text = read_file(&args.weights)?;
-    let weights = Weights::from_json(&text)
-        .map_err(|e| Error::input(format!("{}: {e}", args.weights.display())))?;
+    let names = match &args.tensor {
+        Some(t) => crate::weights_file::TensorNames::parse(t)?,
+        None => crate::weights_file::TensorNames::default(),
+    };
+    let loaded = crate::weights_file::load(&args.weights, &names, args.transpose)?;
     let s = &density.0;
-    let report = evaluate::evaluate_with(
-        &model,
-        &weights,
-        s,
-        MonteCarlo {
-            samples: args.samples,
-            seed: args.seed,
-            always: args.monte_carlo,
-        },
-        &enc,
-    )?;
-    let met = |e: &crate::kernel::enclosure::Enclosure| {
-        report
+    let mc = MonteCarlo {
+        samples: args.samples,
+        seed: args.seed,
+        always: args.monte_carlo,
+    };
+    let read = loaded.describe();
+    if args.json {
+        return Ok(format!(
+            "{}\n",
+            loss_records_with(&model, &loaded, Some(s), mc, &enc)?
+        ));
+    }
+    let mut out = String::new();
+    if let Some(r) = &read {
+        out += &format!("weights: {r}\n");
+    }
+    if loaded.batched {
+        out += &format!(
+            "{} instances, each evaluated on its own\n",
+            loaded.instances.len()
+        );
+    }
+    for (k, weights) in loaded.instances.iter().enumerate() {
+        let outcome = Outcome::compute(&model, weights, s, mc, &enc)
+            .map_err(|e| in_instance(e, loaded.batched, k))?;
+        if loaded.batched {
+            out += &format!("\ninstance {k}:\n");
+        }
+        out += &outcome.text(&model, weights, s);
+    }
+    Ok(out)
+}
+
+/// The JSON `loss --json` prints for every model of a weights file: one record, or an array of
+/// records with their `"instance"` for a 3-D array; each says how binary floats were read. With
+/// no density, the first-order records of [`first_order_json`] (what the Python module gives).
+pub fn loss_records(
+    model: &Model,
+    loaded: &crate::weights_file::Loaded,
+    s: Option<&BigRational>,
+    mc: MonteCarlo,
+) -> Result<serde_json::Value> {
+    loss_records_with(model, loaded, s, mc, &evaluate::EnclosureOptions::default())
+}
+
+/// [`loss_records`] with the enclosure's options (`--support-limit`, `--enclosure-width`).
+pub fn loss_records_with(
+    model: &Model,
+    loaded: &crate::weights_file::Loaded,
+    s: Option<&BigRational>,
+    mc: MonteCarlo,
+    enc: &evaluate::EnclosureOptions,
+) -> Result<serde_json::Value> {
+    let read = loaded.describe();
+    let mut records = Vec::with_capacity(loaded.instances.len());
+    for (k, weights) in loaded.instances.iter().enumerate() {
+        let mut v = match s {
+            Some(s) => {
+                Outcome::compute(model, weights, s, mc, enc).map(|o| o.json(model, weights, s))
+            }
+            None => first_order_json(model, weights),
+        }
+        .map_err(|e| in_instance(e, loaded.batched, k))?;
+        if let serde_json::Value::Object(obj) = &mut v {
+            if loaded.batched {
+                obj.insert("instance".into(), json!(k));
+            }
+            if let Some(r) = &read {
+                obj.insert("weights".into(), json!(r));
+            }
+        }
+        records.push(v);
+    }
+    Ok(if loaded.batched {
+        serde_json::Value::Array(records)
+    } else {
+        records.pop().expect("one model")
+    })
+}
+
+/// Names the instance of a 3-D array in an error.
+fn in_instance(e: Error, batched: bool, k: usize) -> Error {
+    match e {
+        Error::Input(msg) if batched => Error::input(format!("instance {k}: {msg}")),
+        Error::TooLarge(msg) if batched => Error::too_large(format!("instance {k}: {msg}")),
+        other => other,
+    }
+}
+
+/// The loss report of one `W` at density `s`, as the record `loss --json` prints (the Python
+/// module returns the same).
+pub fn loss_json(
+    model: &Model,
+    weights: &Weights,
+    s: &BigRational,
+    mc: MonteCarlo,
+) -> Result<serde_json::Value> {
+    let enc = evaluate::EnclosureOptions::default();
+    Ok(Outcome::compute(model, weights, s, mc, &enc)?.json(model, weights, s))
+}
+
+/// The first-order loss `L1(W) = lim L(W; s) / s` alone (no density), as a JSON record with the
+/// fields of `loss --json` that do not depend on the density. Refused when a bias makes the loss
+/// tend to a positive constant as `s -> 0`.
+pub fn first_order_json(model: &Model, weights: &Weights) -> Result<serde_json::Value> {
+    let constant = bias_constant(model, weights);
+    if !num_traits::Zero::is_zero(&constant) {
+        return Err(Error::input(format!(
+            "with this bias the loss tends to {} as s -> 0, so there is no first-order L1; give a density",
+            fmt_exact(&constant)
+        )));
+    }
+    let first = evaluate::first_order(model, weights)?;
+    Ok(json!({
+        "activation": model.act.name(),
+        "p": model.p,
+        "values": model.values.to_string(),
+        "n": weights.n(),
+        "m": weights.m(),
+        "first_order": exact_json(&first),
+        "first_order_float": first.to_f64(),
+    }))
+}
+
+/// At `s = 0` every `x` is 0 and `xhat = sigma(b)`: the constant term is `sum_i I_i sigma(b_i)^2`.
+fn bias_constant(model: &Model, weights: &Weights) -> BigRational {
+    weights
+        .bias
+        .iter()
+        .flatten()
+        .enumerate()
+        .fold(num_traits::Zero::zero(), |acc, (i, b)| {
+            let imp = weights
+                .importance
+                .as_ref()
+                .map_or(num_traits::One::one(), |v| v[i].clone());
+            let y = model.sigma(b);
+            acc + imp * &y * &y
+        })
+}
+
+/// What `loss` computes about one `W`.
+struct Outcome {
+    report: evaluate::LossReport,
+    constant: BigRational,
+}
+
+impl Outcome {
+    fn compute(
+        model: &Model,
+        weights: &Weights,
+        s: &BigRational,
+        mc: MonteCarlo,
+        enc: &evaluate::EnclosureOptions,
+    ) -> Result<Self> {
+        let report = evaluate::evaluate_with(model, weights, s, mc, enc)?;
+        // With a bias the loss need not vanish as s -> 0: then the s^1 coefficient is not the
+        // first-order loss L1 = lim L/s (which is infinite), and it is not called so.
+        let constant = bias_constant(model, weights);
+        Ok(Outcome { report, constant })
+    }
+
+    /// Whether the enclosure meets its width target (always, with a fixed support limit).
+    fn met(&self, e: &crate::kernel::enclosure::Enclosure) -> bool {
+        self.report
             .width_target
             .as_ref()
             .is_none_or(|w| e.relative_width() <= *w)
-    };
-    let (n, m) = (weights.n(), weights.m());
-    // With a bias the loss need not vanish as s -> 0: then the s^1 coefficient is not the
-    // first-order loss L1 = lim L/s (which is infinite), and it is not called so.
-    // At s = 0 every x is 0 and xhat = sigma(b): the constant term is sum_i I_i sigma(b_i)^2.
-    let constant: BigRational =
-        weights
-            .bias
-            .iter()
-            .flatten()
-            .enumerate()
-            .fold(num_traits::Zero::zero(), |acc, (i, b)| {
-                let imp = weights
-                    .importance
-                    .as_ref()
-                    .map_or(num_traits::One::one(), |v| v[i].clone());
-                let y = model.sigma(b);
-                acc + imp * &y * &y
-            });
-    let has_l1 = num_traits::Zero::is_zero(&constant);
-    if args.json {
+    }
+
+    fn has_l1(&self) -> bool {
+        num_traits::Zero::is_zero(&self.constant)
+    }
+
+    fn json(&self, model: &Model, weights: &Weights, s: &BigRational) -> serde_json::Value {
+        let report = &self.report;
+        let (n, m) = (weights.n(), weights.m());
         let mut obj = serde_json::Map::new();
         obj.insert("activation".into(), json!(model.act.name()));
         obj.insert("p".into(), json!(model.p));
@@ -157,7 +310,7 @@ pub fn loss_command(args: &LossArgs) -> Result<String> {
                     .as_ref()
                     .map_or(serde_json::Value::Null, exact_json),
             );
-            obj.insert("width_met".into(), json!(met(e)));
+            obj.insert("width_met".into(), json!(self.met(e)));
             obj.insert("cost".into(), json!(e.cost));
         }
         if let Some(poly) = &report.polynomial {
@@ -166,7 +319,7 @@ pub fn loss_command(args: &LossArgs) -> Result<String> {
             obj.insert("density_polynomial".into(), json!(coeffs));
             obj.insert("constant_term".into(), exact_json(&poly.coeff(0)));
         }
-        if has_l1 {
+        if self.has_l1() {
             obj.insert("first_order".into(), exact_json(&report.first_order));
             obj.insert(
                 "first_order_float".into(),
@@ -185,94 +338,99 @@ pub fn loss_command(args: &LossArgs) -> Result<String> {
             obj.insert("samples".into(), json!(est.samples));
             obj.insert("seed".into(), json!(est.seed));
         }
-        return Ok(format!("{}\n", serde_json::Value::Object(obj)));
+        serde_json::Value::Object(obj)
     }
-    let mut out = format!(
-        "model: {model}; n = {n} features, m = {m} hidden dimensions{}{}\ndensity s = {}\n",
-        if weights.bias.is_some() {
-            ", with bias"
-        } else {
-            ""
-        },
-        if weights.importance.is_some() {
-            ", with importance weights"
-        } else {
-            ""
-        },
-        exact_text(s),
-    );
-    if let Some(l) = &report.exact {
-        out += &format!("loss L(W; s) = {}\n", exact_text(l));
-    }
-    if let Some(why) = &report.no_exact {
-        out += &format!("no exact loss: {why}\n");
-    }
-    if let Some(e) = &report.enclosure {
-        if report.exact.is_none() {
-            out += if e.is_exact() {
-                "exact value computed by the enclosure's full support sums (lo = hi):\n"
+
+    fn text(&self, model: &Model, weights: &Weights, s: &BigRational) -> String {
+        let report = &self.report;
+        let (n, m) = (weights.n(), weights.m());
+        let mut out = format!(
+            "model: {model}; n = {n} features, m = {m} hidden dimensions{}{}\ndensity s = {}\n",
+            if weights.bias.is_some() {
+                ", with bias"
             } else {
-                "exact value not computed: enclosure (exact rationals, lo <= L(W; s) <= hi):\n"
-            };
-        } else {
-            out += "enclosure (exact rationals, lo <= L(W; s) <= hi):\n";
-        }
-        out += &format!(
-            "  lo = {}\n  hi = {}\n",
-            exact_text(&e.lo),
-            exact_text(&e.hi)
+                ""
+            },
+            if weights.importance.is_some() {
+                ", with importance weights"
+            } else {
+                ""
+            },
+            exact_text(s),
         );
-        let target = match &report.width_target {
-            Some(w) => format!(
-                " (target {}: {})",
-                fmt_decimal_exact(w),
-                if met(e) {
-                    "met".to_string()
+        if let Some(l) = &report.exact {
+            out += &format!("loss L(W; s) = {}\n", exact_text(l));
+        }
+        if let Some(why) = &report.no_exact {
+            out += &format!("no exact loss: {why}\n");
+        }
+        if let Some(e) = &report.enclosure {
+            if report.exact.is_none() {
+                out += if e.is_exact() {
+                    "exact value computed by the enclosure's full support sums (lo = hi):\n"
                 } else {
-                    format!(
-                        "not met within the cost budget {:.1e}",
-                        evaluate::EnclosureOptions::default().budget
-                    )
-                }
-            ),
-            None => String::new(),
-        };
-        out += &format!(
-            "  relative width (hi - lo)/hi ≈ {}{target}\n  support limit K = {}; P(|S| > K) summed over the coupled groups = {}; estimated cost {:.2e}\n",
-            fmt_decimal_exact(&e.relative_width()),
-            e.k,
-            exact_text(&e.tail_probability),
-            e.cost,
-        );
-    }
-    if let Some(est) = &report.estimate {
-        out += &format!(
-            "loss estimate (Monte Carlo, {} samples, seed {}; an estimate, not a bound) = {} ± {} (standard error)\n",
-            est.samples,
-            est.seed,
-            fmt_decimal(est.mean),
-            fmt_decimal(est.std_error)
-        );
-    }
-    if has_l1 {
-        out += &format!("first order L1(W) = {}\n", exact_text(&report.first_order));
-    } else {
-        out += &format!(
-            "coefficient of s^1 = {}\n  (not a first-order L1: with this bias the loss tends to {} as s -> 0)\n",
-            exact_text(&report.first_order),
-            exact_text(&constant),
-        );
-    }
-    if let Some(poly) = &report.polynomial {
-        out += "density polynomial L(W; s) = sum_k c_k s^k:\n";
-        for (k, c) in poly.0.iter().enumerate() {
-            if k == 0 && num_traits::Zero::is_zero(c) {
-                continue;
+                    "exact value not computed: enclosure (exact rationals, lo <= L(W; s) <= hi):\n"
+                };
+            } else {
+                out += "enclosure (exact rationals, lo <= L(W; s) <= hi):\n";
             }
-            out += &format!("  s^{k}: {}\n", exact_text(c));
+            out += &format!(
+                "  lo = {}\n  hi = {}\n",
+                exact_text(&e.lo),
+                exact_text(&e.hi)
+            );
+            let target = match &report.width_target {
+                Some(w) => format!(
+                    " (target {}: {})",
+                    fmt_decimal_exact(w),
+                    if self.met(e) {
+                        "met".to_string()
+                    } else {
+                        format!(
+                            "not met within the cost budget {:.1e}",
+                            evaluate::EnclosureOptions::default().budget
+                        )
+                    }
+                ),
+                None => String::new(),
+            };
+            out += &format!(
+                "  relative width (hi - lo)/hi ≈ {}{target}\n  support limit K = {}; P(|S| > K) summed over the coupled groups = {}; estimated cost {:.2e}\n",
+                fmt_decimal_exact(&e.relative_width()),
+                e.k,
+                exact_text(&e.tail_probability),
+                e.cost,
+            );
         }
+        if let Some(est) = &report.estimate {
+            out += &format!(
+                "loss estimate (Monte Carlo, {} samples, seed {}; an estimate, not a bound) = {} ± {} (standard error)\n",
+                est.samples,
+                est.seed,
+                fmt_decimal(est.mean),
+                fmt_decimal(est.std_error)
+            );
+        }
+        if self.has_l1() {
+            out += &format!("first order L1(W) = {}\n", exact_text(&report.first_order));
+        } else {
+            out += &format!(
+                "coefficient of s^1 = {}\n  (not a first-order L1: with this bias the loss tends to {} as s -> 0)\n",
+                exact_text(&report.first_order),
+                exact_text(&self.constant),
+            );
+        }
+        if let Some(poly) = &report.polynomial {
+            out += "density polynomial L(W; s) = sum_k c_k s^k:\n";
+            for (k, c) in poly.0.iter().enumerate() {
+                if k == 0 && num_traits::Zero::is_zero(c) {
+                    continue;
+                }
+                out += &format!("  s^{k}: {}\n", exact_text(c));
+            }
+        }
+        out
     }
-    Ok(out)
 }
 
 /// Largest Monte Carlo sample count accepted.

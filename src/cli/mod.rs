@@ -24,6 +24,7 @@ use bounds::*;
 use certify::*;
 use check::*;
 use loss::*;
+pub use loss::{first_order_json, loss_json, loss_records};
 use optimize::*;
 use plot::*;
 use table::*;
@@ -112,6 +113,18 @@ pub struct SizeArgs {
     /// Number of hidden dimensions m >= 1.
     #[arg(long)]
     m: usize,
+}
+
+impl Cli {
+    /// Parses a command line (program name first) as the binary does; the error is clap's
+    /// message (the Python module's `bounds`, `optimize` and `check` go through here).
+    pub fn try_parse_args<I, T>(args: I) -> std::result::Result<Self, String>
+    where
+        I: IntoIterator<Item = T>,
+        T: Into<std::ffi::OsString> + Clone,
+    {
+        Cli::try_parse_from(args).map_err(|e| e.to_string())
+    }
 }
 
 /// Runs the command line; returns the process exit code (0 success, 1 error, 2 usage).
