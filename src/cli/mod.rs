@@ -18,6 +18,7 @@ mod check;
 mod loss;
 mod optimize;
 mod plot;
+mod search;
 mod table;
 
 use bounds::*;
@@ -26,6 +27,7 @@ use check::*;
 use loss::*;
 use optimize::*;
 use plot::*;
+use search::*;
 use table::*;
 
 #[derive(Parser, Debug)]
@@ -56,6 +58,9 @@ enum Command {
     Table(TableArgs),
     /// Draw an SVG: bounds against density, or (m = 2) the optimiser's columns as arrows.
     Plot(PlotArgs),
+    /// Improve the store of best-known first-order witnesses (proofs/witnesses/): optimise each
+    /// model and replace its stored W only by a strictly better one.
+    Search(SearchArgs),
 }
 
 /// The model: activation, exponent and value distribution.
@@ -155,6 +160,7 @@ pub fn run(cli: Cli) -> Result<String> {
         Command::Check(args) => check_command(&args),
         Command::Table(args) => table_command(&args),
         Command::Plot(args) => plot_command(&args),
+        Command::Search(args) => search_command(&args),
     }
 }
 
