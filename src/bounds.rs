@@ -302,8 +302,8 @@ impl Bound for LpBound {
         Scope::CORNER
     }
     fn first_order(&self, st: &Query) -> Option<Value> {
-        let degree = crate::search::lp::default_degree(st);
-        let cert = crate::search::lp::certified(st, degree)?;
+        let cert = crate::search::lp::certified_adaptive(st)?;
+        let degree = cert.degree();
         Some(Value {
             value: cert.lower.clone(),
             witness: None,

@@ -276,10 +276,24 @@ pub fn certify(st: &Setting, degree: usize) -> Result<Certificate> {
         c.resize(degree + 1, q(0, 1));
         candidates.push(c);
     }
-    // The active-set polish, first: simple rationals (exact optima such as 7/16), then the
-    // polished f64 values exactly.
-    let polished = polish(st, &sol);
-    if let Some(pol) = &polished {
+    // The active-set polish, first, with a few thresholds for what counts as active (the
+    // interior-point solution has no exact zeros): the best polished values first, each as
+    // simple rationals (exact optima such as 7/16) and then exactly.
+    let n = st.n as f64;
+    let value_of = |c: &[f64]| {
+        let beta = c[0] + (1.0 - c.iter().sum::<f64>()) / n;
+        n * crate::kernel::arith::rational_to_f64(&st.model.mu(2))
+            - crate::kernel::arith::rational_to_f64(&c_p(&st.model)) / beta
+    };
+    let mut polished: Vec<(f64, Vec<f64>)> = [(1e-9, 1e-6), (1e-7, 1e-6), (1e-5, 1e-5), (1e-11, 1e-8)]
+        .into_iter()
+        .filter_map(|(active, touch)| polish(st, &sol, active, touch))
+        .map(|c| (value_of(&c), c))
+        .filter(|(v, _)| v.is_finite())
+        .collect();
+    polished.sort_by(|a, b| b.0.total_cmp(&a.0));
+    polished.dedup_by(|a, b| (a.0 - b.0).abs() <= 1e-15 * a.0.abs());
+    for (_, pol) in &polished {
         for max_den in [1_000, 100_000, 10_000_000] {
             candidates.push(pol.iter().map(|&x| simple_rational(x, max_den)).collect());
         }
@@ -306,15 +320,9 @@ pub fn certify(st: &Setting, degree: usize) -> Result<Certificate> {
             .collect(),
     );
     // The f64 LP optimum: stop at the first verified candidate within 1e-9 relative of it.
-    // With a polish, its value (accurate to rounding) is the target, to 1e-13.
-    let n = st.n as f64;
-    let value_of = |c: &[f64]| {
-        let beta = c[0] + (1.0 - c.iter().sum::<f64>()) / n;
-        n * crate::kernel::arith::rational_to_f64(&st.model.mu(2))
-            - crate::kernel::arith::rational_to_f64(&c_p(&st.model)) / beta
-    };
-    let (target, tolerance) = match &polished {
-        Some(pol) => (value_of(pol), 1e-13),
+    // With a polish, the best polished value (accurate to rounding) is the target, to 1e-13.
+    let (target, tolerance) = match polished.first() {
+        Some((v, _)) => (*v, 1e-13),
         None => (value_of(&sol), 1e-9),
     };
     let mut best: Option<Certificate> = None;
@@ -334,6 +342,34 @@ pub fn certify(st: &Setting, degree: usize) -> Result<Certificate> {
     best.ok_or_else(|| Error::input("could not verify any rounding of the LP solution"))
 }
 
+/// The degree chosen adaptively: [`certify`] at the default degree, then 4 and 8 higher while
+/// the certified bound still rises by more than `1e-12` relative; the best certificate (its
+/// degree is the length of its coefficients).
+pub fn certify_adaptive(st: &Setting) -> Result<Certificate> {
+    let d0 = default_degree(st);
+    let mut best = certify(st, d0)?;
+    for degree in [d0 + 4, d0 + 8] {
+        let Ok(cert) = certify(st, degree) else {
+            break;
+        };
+        let rose = cert.lower > best.lower
+            && crate::kernel::arith::rational_to_f64(&((&cert.lower - &best.lower) / &cert.lower))
+                > 1e-12;
+        if cert.lower > best.lower {
+            best = cert;
+        }
+        if !rose {
+            break;
+        }
+    }
+    Ok(best)
+}
+
+/// [`certify_adaptive`], memoised per process.
+pub fn certified_adaptive(st: &Setting) -> Option<Certificate> {
+    certified_with(st, usize::MAX, || certify_adaptive(st).ok())
+}
+
 /// Certificates computed in this process, by setting and degree.
 type Cache = Mutex<HashMap<(Setting, usize), Option<Certificate>>>;
 
@@ -344,12 +380,20 @@ fn cache() -> &'static Cache {
 
 /// [`certify`], memoised per process (`None` where the LP fails or gives no bound).
 pub fn certified(st: &Setting, degree: usize) -> Option<Certificate> {
-    if let Some(hit) = cache().lock().ok()?.get(&(*st, degree)) {
+    certified_with(st, degree, || certify(st, degree).ok())
+}
+
+fn certified_with(
+    st: &Setting,
+    key: usize,
+    compute: impl FnOnce() -> Option<Certificate>,
+) -> Option<Certificate> {
+    if let Some(hit) = cache().lock().ok()?.get(&(*st, key)) {
         return hit.clone();
     }
-    let cert = certify(st, degree).ok();
+    let cert = compute();
     if let Ok(mut c) = cache().lock() {
-        c.insert((*st, degree), cert.clone());
+        c.insert((*st, key), cert.clone());
     }
     cert
 }
@@ -447,7 +491,7 @@ fn levenberg_step(j: &[Vec<f64>], r: &[f64]) -> Option<Vec<f64>> {
 /// touching holds to rounding. The solution of that system is the LP vertex when the active
 /// set is the optimum's; the kernel decides anyway. `None` when no active set is recognised or
 /// the iteration does not converge.
-pub fn polish(st: &Setting, sol: &[f64]) -> Option<Vec<f64>> {
+pub fn polish(st: &Setting, sol: &[f64], active_tol: f64, touch_tol: f64) -> Option<Vec<f64>> {
     let (act, p, m, degree) = (st.model.act, st.model.p, st.m, sol.len() - 1);
     let gap = |c: &[f64], t: f64| {
         let [v, d1, d2] = gegenbauer_derivatives(m, degree, t);
@@ -464,7 +508,7 @@ pub fn polish(st: &Setting, sol: &[f64]) -> Option<Vec<f64>> {
             (t, gap(sol, t).0)
         })
         .collect();
-    let tol = 1e-6 * scale;
+    let tol = touch_tol * scale;
     let mut ends = Vec::new();
     let mut interior = Vec::new();
     for j in 0..=fine {
@@ -507,7 +551,7 @@ pub fn polish(st: &Setting, sol: &[f64]) -> Option<Vec<f64>> {
         return None;
     }
     let active: Vec<usize> = std::iter::once(0)
-        .chain((1..=degree).filter(|&k| sol[k] > 1e-9 * scale))
+        .chain((1..=degree).filter(|&k| sol[k] > active_tol * scale))
         .collect();
     let (na, ni, ne) = (active.len(), interior.len(), ends.len());
     let nf = st.n as f64;
