@@ -30,8 +30,7 @@ fn every_stored_witness_is_verified() {
             continue;
         }
         let text = std::fs::read_to_string(&path).unwrap();
-        let value =
-            verify_witness(&text).unwrap_or_else(|e| panic!("{}: {e}", path.display()));
+        let value = verify_witness(&text).unwrap_or_else(|e| panic!("{}: {e}", path.display()));
         let v: serde_json::Value = serde_json::from_str(&text).unwrap();
         let act = match v["activation"].as_str().unwrap() {
             "power" => Activation::Power,
@@ -50,7 +49,11 @@ fn every_stored_witness_is_verified() {
         );
         let stored = load_from(&store_dir(), &st).unwrap().unwrap();
         assert_eq!(stored.value, value);
-        assert!(!stored.source.is_empty(), "{}: no provenance", path.display());
+        assert!(
+            !stored.source.is_empty(),
+            "{}: no provenance",
+            path.display()
+        );
         count += 1;
     }
     // The grid (2 activations, p = 1..4, n = 2..12, m = 2..4) and (20, 5), (100, 10) at p = 1, 2.
@@ -142,7 +145,17 @@ fn search_command_fills_and_keeps() {
     let out = assert_cmd::Command::cargo_bin("superbound")
         .unwrap()
         .args([
-            "search", "--act", "power", "--p", "2", "--n", "3", "--m", "2", "--restarts", "4",
+            "search",
+            "--act",
+            "power",
+            "--p",
+            "2",
+            "--n",
+            "3",
+            "--m",
+            "2",
+            "--restarts",
+            "4",
             "--store",
         ])
         .arg(&dir)
@@ -155,21 +168,32 @@ fn search_command_fills_and_keeps() {
     let st = setting(Activation::Power, 2, 3, 2);
     let stored = load_from(&dir, &st).unwrap().unwrap();
     let gap = (&stored.value - q(1, 6)) / q(1, 6);
-    assert!(gap >= q(0, 1) && gap < q(1, 1_000_000_000_000), "{}", stored.value);
+    assert!(
+        gap >= q(0, 1) && gap < q(1, 1_000_000_000_000),
+        "{}",
+        stored.value
+    );
     let out = assert_cmd::Command::cargo_bin("superbound")
         .unwrap()
         .args([
-            "search", "--act", "power", "--p", "2", "--n", "3", "--m", "2", "--restarts", "4",
+            "search",
+            "--act",
+            "power",
+            "--p",
+            "2",
+            "--n",
+            "3",
+            "--m",
+            "2",
+            "--restarts",
+            "4",
             "--store",
         ])
         .arg(&dir)
         .output()
         .unwrap();
     let text = String::from_utf8(out.stdout).unwrap();
-    assert!(
-        text.contains("kept") || text.contains("improved"),
-        "{text}"
-    );
+    assert!(text.contains("kept") || text.contains("improved"), "{text}");
     assert!(load_from(&dir, &st).unwrap().unwrap().value <= stored.value);
     let _ = std::fs::remove_dir_all(&dir);
 }

@@ -61,8 +61,9 @@ pub fn search_command(args: &SearchArgs) -> Result<String> {
     let values: Values = args.values.parse().map_err(Error::input)?;
     let dir = match &args.store {
         Some(d) => d.clone(),
-        None => crate::search::store::default_dir()
-            .ok_or_else(|| Error::input("no store: give --store DIR (SUPERBOUND_STORE is empty)"))?,
+        None => crate::search::store::default_dir().ok_or_else(|| {
+            Error::input("no store: give --store DIR (SUPERBOUND_STORE is empty)")
+        })?,
     };
     let mut settings = Vec::new();
     for &act in &acts {

@@ -285,12 +285,13 @@ pub fn certify(st: &Setting, degree: usize) -> Result<Certificate> {
         n * crate::kernel::arith::rational_to_f64(&st.model.mu(2))
             - crate::kernel::arith::rational_to_f64(&c_p(&st.model)) / beta
     };
-    let mut polished: Vec<(f64, Vec<f64>)> = [(1e-9, 1e-6), (1e-7, 1e-6), (1e-5, 1e-5), (1e-11, 1e-8)]
-        .into_iter()
-        .filter_map(|(active, touch)| polish(st, &sol, active, touch))
-        .map(|c| (value_of(&c), c))
-        .filter(|(v, _)| v.is_finite())
-        .collect();
+    let mut polished: Vec<(f64, Vec<f64>)> =
+        [(1e-9, 1e-6), (1e-7, 1e-6), (1e-5, 1e-5), (1e-11, 1e-8)]
+            .into_iter()
+            .filter_map(|(active, touch)| polish(st, &sol, active, touch))
+            .map(|c| (value_of(&c), c))
+            .filter(|(v, _)| v.is_finite())
+            .collect();
     polished.sort_by(|a, b| b.0.total_cmp(&a.0));
     polished.dedup_by(|a, b| (a.0 - b.0).abs() <= 1e-15 * a.0.abs());
     for (_, pol) in &polished {
@@ -300,8 +301,7 @@ pub fn certify(st: &Setting, degree: usize) -> Result<Certificate> {
         candidates.push(
             pol.iter()
                 .map(|x| {
-                    <f64 as crate::kernel::arith::Scalar>::to_rational(x)
-                        .unwrap_or_else(|| q(0, 1))
+                    <f64 as crate::kernel::arith::Scalar>::to_rational(x).unwrap_or_else(|| q(0, 1))
                 })
                 .collect(),
         );
@@ -448,7 +448,11 @@ fn f_derivatives(act: Activation, p: u32, t: f64) -> [f64; 3] {
 fn levenberg_step(j: &[Vec<f64>], r: &[f64]) -> Option<Vec<f64>> {
     let cols = j.first()?.len();
     let mut a: Vec<Vec<f64>> = (0..cols)
-        .map(|x| (0..cols).map(|y| j.iter().map(|row| row[x] * row[y]).sum()).collect())
+        .map(|x| {
+            (0..cols)
+                .map(|y| j.iter().map(|row| row[x] * row[y]).sum())
+                .collect()
+        })
         .collect();
     let mut b: Vec<f64> = (0..cols)
         .map(|x| j.iter().zip(r).map(|(row, ri)| row[x] * ri).sum())

@@ -106,7 +106,8 @@ pub fn load_from(dir: &Path, st: &Setting) -> Result<Option<Stored>> {
     let bad = |why: String| Error::input(format!("{}: {why}", path.display()));
     let obj: serde_json::Map<String, serde_json::Value> =
         serde_json::from_str(&text).map_err(|e| bad(format!("not valid JSON: {e}")))?;
-    let model = crate::kernel::certificate::model_from_json(&obj).map_err(|e| bad(e.to_string()))?;
+    let model =
+        crate::kernel::certificate::model_from_json(&obj).map_err(|e| bad(e.to_string()))?;
     if model != st.model {
         return Err(bad(format!("is for the model {model}, not {}", st.model)));
     }
@@ -182,7 +183,12 @@ pub enum Outcome {
 /// when no witness is stored or it is strictly better than the stored one (which is verified;
 /// a stored file that fails verification is replaced). Returns what happened and the exact
 /// value of the offered witness.
-pub fn offer(dir: &Path, st: &Setting, w: &Weights, source: &str) -> Result<(Outcome, BigRational)> {
+pub fn offer(
+    dir: &Path,
+    st: &Setting,
+    w: &Weights,
+    source: &str,
+) -> Result<(Outcome, BigRational)> {
     if w.n() != st.n || w.m() != st.m || w.bias.is_some() || w.importance.is_some() {
         return Err(Error::input(
             "a stored witness is an m x n W without bias or importance",
