@@ -458,7 +458,7 @@ fn levenberg_step(j: &[Vec<f64>], r: &[f64]) -> Option<Vec<f64>> {
         .map(|x| j.iter().zip(r).map(|(row, ri)| row[x] * ri).sum())
         .collect();
     let diag = (0..cols).map(|k| a[k][k]).fold(0.0, f64::max);
-    if !(diag > 0.0) || !diag.is_finite() {
+    if diag.is_nan() || diag <= 0.0 || !diag.is_finite() {
         return None;
     }
     for (k, row) in a.iter_mut().enumerate() {
@@ -471,13 +471,15 @@ fn levenberg_step(j: &[Vec<f64>], r: &[f64]) -> Option<Vec<f64>> {
         if a[k][k] == 0.0 {
             return None;
         }
-        for i in k + 1..cols {
-            let f = a[i][k] / a[k][k];
+        let (top, rest) = a.split_at_mut(k + 1);
+        let pivot = &top[k];
+        for (i, row) in rest.iter_mut().enumerate() {
+            let f = row[k] / pivot[k];
             if f != 0.0 {
-                for c in k..cols {
-                    a[i][c] -= f * a[k][c];
+                for (x, y) in row[k..].iter_mut().zip(&pivot[k..]) {
+                    *x -= f * y;
                 }
-                b[i] -= f * b[k];
+                b[k + 1 + i] -= f * b[k];
             }
         }
     }
@@ -562,9 +564,9 @@ pub fn polish(st: &Setting, sol: &[f64], active_tol: f64, touch_tol: f64) -> Opt
     // The objective's gradient: beta = q_0 (1 - 1/n) - sum_{k>=1} q_k / n + 1/n.
     let cost = |k: usize| if k == 0 { 1.0 - 1.0 / nf } else { -1.0 / nf };
     let mut c = sol.to_vec();
-    for k in 1..=degree {
+    for (k, ck) in c.iter_mut().enumerate().skip(1) {
         if !active.contains(&k) {
-            c[k] = 0.0;
+            *ck = 0.0;
         }
     }
     let mut ts = interior.clone();
