@@ -302,8 +302,8 @@ impl Bound for LpBound {
         Scope::CORNER
     }
     fn first_order(&self, st: &Query) -> Option<Value> {
-        let degree = crate::search::lp::default_degree(st);
-        let cert = crate::search::lp::certified(st, degree)?;
+        let cert = crate::search::lp::certified_adaptive(st)?;
+        let degree = cert.degree();
         Some(Value {
             value: cert.lower.clone(),
             witness: None,
@@ -469,6 +469,38 @@ pub fn skipped_at_density(st: &Setting) -> Vec<String> {
                 .map(|why| format!("{}: {why}", c.name))
         })
         .collect()
+}
+
+/// The best-known first-order witness of the model in the store (`proofs/witnesses/`, see
+/// [`crate::search::store`]): found by `superbound search`, verified exactly on every read.
+pub struct BestKnown;
+
+impl Bound for BestKnown {
+    fn name(&self) -> &'static str {
+        "best-known"
+    }
+    fn side(&self) -> Side {
+        Side::Upper
+    }
+    fn statement(&self) -> &'static str {
+        "first order, b = 0, equal importance: the stored best-known W of the model \
+         (proofs/witnesses/), its exact L1 recomputed"
+    }
+    fn scope(&self) -> Scope {
+        Scope::CORNER
+    }
+    fn first_order(&self, st: &Query) -> Option<Value> {
+        let stored = crate::search::store::load(&st.setting)?;
+        Some(Value {
+            value: stored.value,
+            witness: Some(stored.weights),
+            detail: Some(format!("best-known (stored: {})", stored.file)),
+            evidence: Default::default(),
+        })
+    }
+    fn at_density(&self, _: &Query, _: &BigRational) -> Option<Value> {
+        None
+    }
 }
 
 /// The trivial lower bound `L >= 0` (an expectation of squares), for every question: it keeps
@@ -707,6 +739,7 @@ pub fn registry() -> Vec<Box<dyn Bound>> {
             .map(|&f| Box::new(ConstructionBound(f)) as Box<dyn Bound>),
     );
     out.push(Box::new(PrincipalSubspace));
+    out.push(Box::new(BestKnown));
     out
 }
 

@@ -447,7 +447,10 @@ fn optimize_reports_an_exact_value_and_saves_w() {
     assert!((v["float"].as_f64().unwrap() - 1.0 / 6.0).abs() < 1e-10);
     assert!(v["value"].as_str().unwrap().contains('/'));
     assert_eq!(v["W"].as_array().unwrap().len(), 2);
-    assert_eq!(v["represented"], 3);
+    // The features as Elhage et al. report them (norm > 0.5: every feature at p = 2, n = 3, m = 2).
+    assert_eq!(v["features"]["represented"], 3);
+    assert_eq!(v["features"]["threshold"], 0.5);
+    assert_eq!(v["exact"], true);
     // The saved W re-evaluates to the same exact first-order value.
     let out = bin()
         .args([
@@ -732,9 +735,18 @@ fn optimize_objective_is_first_order_or_loss() {
         v["objective_detail"]
             .as_str()
             .unwrap()
-            .contains("scale tuned")
+            .contains("sample average")
     );
+    assert!(v["sampling"].as_str().unwrap().contains("seed 0"));
+    // n = 4 is within the exact route: the value is the exact loss of the W returned, and the
+    // independent sample's estimate agrees with it within 5 standard errors.
+    assert_eq!(v["exact"], true);
     assert!(v["value"].as_str().unwrap().contains('/'));
+    let (est, se) = (
+        v["estimate"]["mean"].as_f64().unwrap(),
+        v["estimate"]["std_error"].as_f64().unwrap(),
+    );
+    assert!((est - v["float"].as_f64().unwrap()).abs() <= 5.0 * se + 1e-12, "{v}");
 }
 
 // ---- robustness (fuzz campaign findings); every run has a time limit -------------------------

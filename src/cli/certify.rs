@@ -8,7 +8,8 @@ pub struct CertifyArgs {
     model: ModelArgs,
     #[command(flatten)]
     size: SizeArgs,
-    /// Degree of the LP polynomial (default max(12, 2p)).
+    /// Degree of the LP polynomial (default: adaptive, d = max(12, 2p), then d + 4 and d + 8
+    /// while the certified bound rises by more than 1e-12 relative).
     #[arg(long)]
     degree: Option<usize>,
     /// Print JSON instead of text.
@@ -20,11 +21,15 @@ pub struct CertifyArgs {
 }
 
 pub fn certify_command(args: &CertifyArgs) -> Result<String> {
-    use crate::search::lp::{certify, default_degree};
+    use crate::search::lp::{certify, certify_adaptive};
     let model = args.model.model()?;
     let st = Setting::new(model, args.size.n, args.size.m)?;
-    let degree = args.degree.unwrap_or_else(|| default_degree(&st));
-    let cert = certify(&st, degree)?;
+    // Without --degree the degree is chosen adaptively (12, 16, 20 while the bound rises).
+    let cert = match args.degree {
+        Some(d) => certify(&st, d)?,
+        None => certify_adaptive(&st)?,
+    };
+    let degree = cert.degree();
     if let Some(path) = &args.save {
         std::fs::write(path, format!("{}\n", cert.to_json()))
             .map_err(|e| Error::io(path.display().to_string(), e))?;

@@ -18,6 +18,7 @@ mod check;
 mod loss;
 mod optimize;
 mod plot;
+mod search;
 mod table;
 
 use bounds::*;
@@ -27,6 +28,7 @@ use loss::*;
 pub use loss::{first_order_json, loss_json, loss_records};
 use optimize::*;
 use plot::*;
+use search::*;
 use table::*;
 
 #[derive(Parser, Debug)]
@@ -57,6 +59,9 @@ enum Command {
     Table(TableArgs),
     /// Draw an SVG: bounds against density, or (m = 2) the optimiser's columns as arrows.
     Plot(PlotArgs),
+    /// Improve the store of best-known first-order witnesses (proofs/witnesses/): optimise each
+    /// model and replace its stored W only by a strictly better one.
+    Search(SearchArgs),
 }
 
 /// The model: activation, exponent and value distribution.
@@ -168,6 +173,7 @@ pub fn run(cli: Cli) -> Result<String> {
         Command::Check(args) => check_command(&args),
         Command::Table(args) => table_command(&args),
         Command::Plot(args) => plot_command(&args),
+        Command::Search(args) => search_command(&args),
     }
 }
 

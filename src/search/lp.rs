@@ -276,6 +276,36 @@ pub fn certify(st: &Setting, degree: usize) -> Result<Certificate> {
         c.resize(degree + 1, q(0, 1));
         candidates.push(c);
     }
+    // The active-set polish, first, with a few thresholds for what counts as active (the
+    // interior-point solution has no exact zeros): the best polished values first, each as
+    // simple rationals (exact optima such as 7/16) and then exactly.
+    let n = st.n as f64;
+    let value_of = |c: &[f64]| {
+        let beta = c[0] + (1.0 - c.iter().sum::<f64>()) / n;
+        n * crate::kernel::arith::rational_to_f64(&st.model.mu(2))
+            - crate::kernel::arith::rational_to_f64(&c_p(&st.model)) / beta
+    };
+    let mut polished: Vec<(f64, Vec<f64>)> =
+        [(1e-9, 1e-6), (1e-7, 1e-6), (1e-5, 1e-5), (1e-11, 1e-8)]
+            .into_iter()
+            .filter_map(|(active, touch)| polish(st, &sol, active, touch))
+            .map(|c| (value_of(&c), c))
+            .filter(|(v, _)| v.is_finite())
+            .collect();
+    polished.sort_by(|a, b| b.0.total_cmp(&a.0));
+    polished.dedup_by(|a, b| (a.0 - b.0).abs() <= 1e-15 * a.0.abs());
+    for (_, pol) in &polished {
+        for max_den in [1_000, 100_000, 10_000_000] {
+            candidates.push(pol.iter().map(|&x| simple_rational(x, max_den)).collect());
+        }
+        candidates.push(
+            pol.iter()
+                .map(|x| {
+                    <f64 as crate::kernel::arith::Scalar>::to_rational(x).unwrap_or_else(|| q(0, 1))
+                })
+                .collect(),
+        );
+    }
     for max_den in [1_000, 100_000, 10_000_000] {
         candidates.push(sol.iter().map(|&x| simple_rational(x, max_den)).collect());
     }
@@ -290,17 +320,18 @@ pub fn certify(st: &Setting, degree: usize) -> Result<Certificate> {
             .collect(),
     );
     // The f64 LP optimum: stop at the first verified candidate within 1e-9 relative of it.
-    let n = st.n as f64;
-    let beta = sol[0] + (1.0 - sol.iter().sum::<f64>()) / n;
-    let target = n * crate::kernel::arith::rational_to_f64(&st.model.mu(2))
-        - crate::kernel::arith::rational_to_f64(&c_p(&st.model)) / beta;
+    // With a polish, the best polished value (accurate to rounding) is the target, to 1e-13.
+    let (target, tolerance) = match polished.first() {
+        Some((v, _)) => (*v, 1e-13),
+        None => (value_of(&sol), 1e-9),
+    };
     let mut best: Option<Certificate> = None;
     for c in candidates {
         let Some(cert) = with_margin(st, c) else {
             continue;
         };
         let value = crate::kernel::arith::rational_to_f64(&cert.lower);
-        let good_enough = value >= target - 1e-9 * target.abs();
+        let good_enough = value >= target - tolerance * target.abs();
         if best.as_ref().is_none_or(|b| cert.lower > b.lower) {
             best = Some(cert);
         }
@@ -309,6 +340,34 @@ pub fn certify(st: &Setting, degree: usize) -> Result<Certificate> {
         }
     }
     best.ok_or_else(|| Error::input("could not verify any rounding of the LP solution"))
+}
+
+/// The degree chosen adaptively: [`certify`] at the default degree, then 4 and 8 higher while
+/// the certified bound still rises by more than `1e-12` relative; the best certificate (its
+/// degree is the length of its coefficients).
+pub fn certify_adaptive(st: &Setting) -> Result<Certificate> {
+    let d0 = default_degree(st);
+    let mut best = certify(st, d0)?;
+    for degree in [d0 + 4, d0 + 8] {
+        let Ok(cert) = certify(st, degree) else {
+            break;
+        };
+        let rose = cert.lower > best.lower
+            && crate::kernel::arith::rational_to_f64(&((&cert.lower - &best.lower) / &cert.lower))
+                > 1e-12;
+        if cert.lower > best.lower {
+            best = cert;
+        }
+        if !rose {
+            break;
+        }
+    }
+    Ok(best)
+}
+
+/// [`certify_adaptive`], memoised per process.
+pub fn certified_adaptive(st: &Setting) -> Option<Certificate> {
+    certified_with(st, usize::MAX, || certify_adaptive(st).ok())
 }
 
 /// Certificates computed in this process, by setting and degree.
@@ -321,12 +380,20 @@ fn cache() -> &'static Cache {
 
 /// [`certify`], memoised per process (`None` where the LP fails or gives no bound).
 pub fn certified(st: &Setting, degree: usize) -> Option<Certificate> {
-    if let Some(hit) = cache().lock().ok()?.get(&(*st, degree)) {
+    certified_with(st, degree, || certify(st, degree).ok())
+}
+
+fn certified_with(
+    st: &Setting,
+    key: usize,
+    compute: impl FnOnce() -> Option<Certificate>,
+) -> Option<Certificate> {
+    if let Some(hit) = cache().lock().ok()?.get(&(*st, key)) {
         return hit.clone();
     }
-    let cert = certify(st, degree).ok();
+    let cert = compute();
     if let Ok(mut c) = cache().lock() {
-        c.insert((*st, degree), cert.clone());
+        c.insert((*st, key), cert.clone());
     }
     cert
 }
@@ -334,4 +401,272 @@ pub fn certified(st: &Setting, degree: usize) -> Option<Certificate> {
 /// The default degree for a model: at least 12 and at least `2p`.
 pub fn default_degree(st: &Setting) -> usize {
     DEFAULT_DEGREE.max(2 * st.model.p as usize)
+}
+
+/// `P_k`, `P_k'` and `P_k''` at `t` for `k = 0..=degree` (the recurrence differentiated).
+fn gegenbauer_derivatives(m: usize, degree: usize, t: f64) -> [Vec<f64>; 3] {
+    let (mut v, mut d1, mut d2) = (
+        vec![1.0; degree + 1],
+        vec![0.0; degree + 1],
+        vec![0.0; degree + 1],
+    );
+    if degree >= 1 {
+        v[1] = t;
+        d1[1] = 1.0;
+    }
+    for k in 1..degree {
+        let (kf, mf) = (k as f64, m as f64);
+        let (a, c) = (2.0 * kf + mf - 2.0, kf + mf - 2.0);
+        v[k + 1] = (a * t * v[k] - kf * v[k - 1]) / c;
+        d1[k + 1] = (a * (v[k] + t * d1[k]) - kf * d1[k - 1]) / c;
+        d2[k + 1] = (a * (2.0 * d1[k] + t * d2[k]) - kf * d2[k - 1]) / c;
+    }
+    [v, d1, d2]
+}
+
+/// `f`, `f'` and `f''` at `t`.
+fn f_derivatives(act: Activation, p: u32, t: f64) -> [f64; 3] {
+    let e = 2 * p as i32;
+    if act == Activation::Rect && t <= 0.0 {
+        return [0.0; 3];
+    }
+    let (ef, tt) = (e as f64, t);
+    [
+        tt.powi(e),
+        ef * tt.powi(e - 1),
+        if e >= 2 {
+            ef * (ef - 1.0) * tt.powi(e - 2)
+        } else {
+            0.0
+        },
+    ]
+}
+
+/// A Levenberg–Marquardt step for `J dx = r` (`J` row-major, any shape, possibly rank
+/// deficient): `(J^T J + mu I) dx = J^T r` with a tiny `mu`, by Gaussian elimination with
+/// partial pivoting, in `f64`.
+fn levenberg_step(j: &[Vec<f64>], r: &[f64]) -> Option<Vec<f64>> {
+    let cols = j.first()?.len();
+    let mut a: Vec<Vec<f64>> = (0..cols)
+        .map(|x| {
+            (0..cols)
+                .map(|y| j.iter().map(|row| row[x] * row[y]).sum())
+                .collect()
+        })
+        .collect();
+    let mut b: Vec<f64> = (0..cols)
+        .map(|x| j.iter().zip(r).map(|(row, ri)| row[x] * ri).sum())
+        .collect();
+    let diag = (0..cols).map(|k| a[k][k]).fold(0.0, f64::max);
+    if diag.is_nan() || diag <= 0.0 || !diag.is_finite() {
+        return None;
+    }
+    for (k, row) in a.iter_mut().enumerate() {
+        row[k] += 1e-14 * diag;
+    }
+    for k in 0..cols {
+        let piv = (k..cols).max_by(|&x, &y| a[x][k].abs().total_cmp(&a[y][k].abs()))?;
+        a.swap(k, piv);
+        b.swap(k, piv);
+        if a[k][k] == 0.0 {
+            return None;
+        }
+        let (top, rest) = a.split_at_mut(k + 1);
+        let pivot = &top[k];
+        for (i, row) in rest.iter_mut().enumerate() {
+            let f = row[k] / pivot[k];
+            if f != 0.0 {
+                for (x, y) in row[k..].iter_mut().zip(&pivot[k..]) {
+                    *x -= f * y;
+                }
+                b[k + 1 + i] -= f * b[k];
+            }
+        }
+    }
+    let mut x = vec![0.0; cols];
+    for k in (0..cols).rev() {
+        let s = b[k] - (k + 1..cols).map(|c| a[k][c] * x[c]).sum::<f64>();
+        x[k] = s / a[k][k];
+    }
+    x.iter().all(|v| v.is_finite()).then_some(x)
+}
+
+/// Polishes an `f64` LP solution on its active set: the coefficients `q_k > 0` (and `q_0`) and
+/// the points where `f - q` touches 0 (interior touches are double roots: `q = f`, `q' = f'`;
+/// touches at an end of `[-1, 1]`: `q = f`), solved by Gauss–Newton in `f64` so that the
+/// touching holds to rounding. The solution of that system is the LP vertex when the active
+/// set is the optimum's; the kernel decides anyway. `None` when no active set is recognised or
+/// the iteration does not converge.
+pub fn polish(st: &Setting, sol: &[f64], active_tol: f64, touch_tol: f64) -> Option<Vec<f64>> {
+    let (act, p, m, degree) = (st.model.act, st.model.p, st.m, sol.len() - 1);
+    let gap = |c: &[f64], t: f64| {
+        let [v, d1, d2] = gegenbauer_derivatives(m, degree, t);
+        let [f0, f1, f2] = f_derivatives(act, p, t);
+        let dot = |x: &[f64]| x.iter().zip(c).map(|(a, b)| a * b).sum::<f64>();
+        (f0 - dot(&v), f1 - dot(&d1), f2 - dot(&d2))
+    };
+    let scale = sol.iter().map(|x| x.abs()).fold(1.0, f64::max);
+    // Touch points: local minima of the gap on a fine grid where it is nearly 0.
+    let fine = 4000;
+    let vals: Vec<(f64, f64)> = (0..=fine)
+        .map(|j| {
+            let t = -1.0 + 2.0 * j as f64 / fine as f64;
+            (t, gap(sol, t).0)
+        })
+        .collect();
+    let tol = touch_tol * scale;
+    let mut ends = Vec::new();
+    let mut interior = Vec::new();
+    for j in 0..=fine {
+        let (t, g) = vals[j];
+        if g > tol {
+            continue;
+        }
+        let left = j == 0 || vals[j - 1].1 >= g;
+        let right = j == fine || vals[j + 1].1 >= g;
+        if !(left && right) {
+            continue;
+        }
+        if j == 0 || j == fine {
+            ends.push(t);
+        } else {
+            // Newton on gap' = 0 from the grid point.
+            let mut x = t;
+            for _ in 0..50 {
+                let (_, g1, g2) = gap(sol, x);
+                if g2 <= 0.0 {
+                    break;
+                }
+                let step = g1 / g2;
+                x = (x - step).clamp(-1.0, 1.0);
+                if step.abs() < 1e-16 {
+                    break;
+                }
+            }
+            if x.abs() < 1.0 {
+                interior.push(x);
+            } else {
+                ends.push(x);
+            }
+        }
+    }
+    interior.dedup_by(|a, b| (*a - *b).abs() < 1e-9);
+    ends.dedup_by(|a, b| (*a - *b).abs() < 1e-9);
+    // q = f on a whole interval (the power activation's Theorem 1 certificate): no vertex.
+    if interior.len() + ends.len() > degree + 2 {
+        return None;
+    }
+    let active: Vec<usize> = std::iter::once(0)
+        .chain((1..=degree).filter(|&k| sol[k] > active_tol * scale))
+        .collect();
+    let (na, ni, ne) = (active.len(), interior.len(), ends.len());
+    let nf = st.n as f64;
+    // The objective's gradient: beta = q_0 (1 - 1/n) - sum_{k>=1} q_k / n + 1/n.
+    let cost = |k: usize| if k == 0 { 1.0 - 1.0 / nf } else { -1.0 / nf };
+    let mut c = sol.to_vec();
+    for (k, ck) in c.iter_mut().enumerate().skip(1) {
+        if !active.contains(&k) {
+            *ck = 0.0;
+        }
+    }
+    let mut ts = interior.clone();
+    // Dual weights (KKT: cost_k = sum_j lambda_j P_k(t_j) for every active k), first by least
+    // squares at the LP's touch points.
+    let points: Vec<f64> = ts.iter().chain(&ends).copied().collect();
+    let dual_rows: Vec<Vec<f64>> = active
+        .iter()
+        .map(|&k| {
+            points
+                .iter()
+                .map(|&t| gegenbauer_values(m, degree, t)[k])
+                .collect()
+        })
+        .collect();
+    let dual_rhs: Vec<f64> = active.iter().map(|&k| cost(k)).collect();
+    let mut lambda = if points.is_empty() {
+        Vec::new()
+    } else {
+        levenberg_step(&dual_rows, &dual_rhs)?
+    };
+    let unknowns = na + 2 * ni + ne;
+    let mut last = f64::INFINITY;
+    for _ in 0..40 {
+        let mut jac: Vec<Vec<f64>> = Vec::new();
+        let mut res: Vec<f64> = Vec::new();
+        let derivs: Vec<[Vec<f64>; 3]> = ts
+            .iter()
+            .chain(&ends)
+            .map(|&t| gegenbauer_derivatives(m, degree, t))
+            .collect();
+        for (i, &t) in ts.iter().enumerate() {
+            let [v, d1, _] = &derivs[i];
+            let (g0, g1, g2) = gap(&c, t);
+            let mut row0 = vec![0.0; unknowns];
+            let mut row1 = vec![0.0; unknowns];
+            for (a, &k) in active.iter().enumerate() {
+                row0[a] = -v[k];
+                row1[a] = -d1[k];
+            }
+            row0[na + i] = g1;
+            row1[na + i] = g2;
+            jac.push(row0);
+            res.push(-g0);
+            jac.push(row1);
+            res.push(-g1);
+        }
+        for (e, &t) in ends.iter().enumerate() {
+            let [v, _, _] = &derivs[ni + e];
+            let mut row = vec![0.0; unknowns];
+            for (a, &k) in active.iter().enumerate() {
+                row[a] = -v[k];
+            }
+            jac.push(row);
+            res.push(-gap(&c, t).0);
+        }
+        for &k in &active {
+            let mut row = vec![0.0; unknowns];
+            let mut r = cost(k);
+            for j in 0..ni + ne {
+                let [v, d1, _] = &derivs[j];
+                r -= lambda[j] * v[k];
+                if j < ni {
+                    row[na + j] = -lambda[j] * d1[k];
+                    row[na + ni + j] = -v[k];
+                } else {
+                    row[na + ni + j] = -v[k];
+                }
+            }
+            jac.push(row);
+            res.push(-r);
+        }
+        let norm = res.iter().map(|x| x.abs()).fold(0.0, f64::max);
+        if norm < 1e-15 * scale || (norm >= last && norm < 1e-11 * scale) {
+            break;
+        }
+        last = norm;
+        let dx = levenberg_step(&jac, &res)?;
+        for (a, &k) in active.iter().enumerate() {
+            c[k] += dx[a];
+        }
+        for (i, t) in ts.iter_mut().enumerate() {
+            *t = (*t + dx[na + i]).clamp(-1.0, 1.0);
+        }
+        for (j, l) in lambda.iter_mut().enumerate() {
+            *l += dx[na + ni + j];
+        }
+    }
+    // Accept only a feasible-looking, converged polish close to the LP solution.
+    let worst = (0..=20_000)
+        .map(|j| gap(&c, -1.0 + j as f64 / 10_000.0).0)
+        .fold(0.0, f64::min);
+    let moved = c
+        .iter()
+        .zip(sol)
+        .map(|(a, b)| (a - b).abs())
+        .fold(0.0, f64::max);
+    let ok = worst > -1e-12 * scale
+        && moved < 1e-2 * scale
+        && c.iter().skip(1).all(|&x| x >= 0.0)
+        && c.iter().all(|x| x.is_finite());
+    ok.then_some(c)
 }

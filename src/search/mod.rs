@@ -9,6 +9,7 @@ pub mod lp;
 pub mod montecarlo;
 pub mod optimise;
 pub mod saa;
+pub mod store;
 
 /// Golden-section search for the minimum of a unimodal-ish `f` on `[lo, hi]`.
 pub fn golden_section(f: impl Fn(f64) -> f64, mut lo: f64, mut hi: f64, iters: usize) -> f64 {
