@@ -746,7 +746,10 @@ fn optimize_objective_is_first_order_or_loss() {
         v["estimate"]["mean"].as_f64().unwrap(),
         v["estimate"]["std_error"].as_f64().unwrap(),
     );
-    assert!((est - v["float"].as_f64().unwrap()).abs() <= 5.0 * se + 1e-12, "{v}");
+    assert!(
+        (est - v["float"].as_f64().unwrap()).abs() <= 5.0 * se + 1e-12,
+        "{v}"
+    );
 }
 
 // ---- robustness (fuzz campaign findings); every run has a time limit -------------------------

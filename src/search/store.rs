@@ -124,7 +124,9 @@ pub fn load_from(dir: &Path, st: &Setting) -> Result<Option<Stored>> {
     }
     let (value, hi) = verify_witness(&text).map_err(bad)?;
     if value != hi {
-        return Err(bad("a stored witness must claim an exact value, not an enclosure".into()));
+        return Err(bad(
+            "a stored witness must claim an exact value, not an enclosure".into(),
+        ));
     }
     let mut sub = serde_json::Map::new();
     sub.insert("W".into(), obj.get("W").cloned().unwrap_or_default());
