@@ -12,8 +12,8 @@
 //! the comparison is paired) with its standard error. Times are wall-clock per model, on this
 //! machine (Adam runs on one thread; superbound's restarts use every core).
 //!
-//! Run: `cargo run --release --example elhage_vs_adam [-- --quick]` (about 10 minutes on 2
-//! cores; `--quick` runs `n = 5` only). Prints a Markdown table and a summary line.
+//! Run: `cargo run --release --example elhage_vs_adam [-- --quick | --large]` (about 15 minutes
+//! on 2 cores; `--quick` runs `n = 5` only, `--large` `n = 20` only). Prints a Markdown table and a summary line.
 
 use num_rational::BigRational;
 use std::time::Instant;
@@ -28,7 +28,12 @@ use superbound::search::saa::Sample;
 fn main() {
     let quick = std::env::args().any(|a| a == "--quick");
     let model = Model::new(Activation::Rect, 1, Values::Uniform).unwrap();
-    let sizes: &[(usize, usize)] = if quick { &[(5, 2)] } else { &[(5, 2), (20, 5)] };
+    let large = std::env::args().any(|a| a == "--large");
+    let sizes: &[(usize, usize)] = match (quick, large) {
+        (true, _) => &[(5, 2)],
+        (_, true) => &[(20, 5)],
+        _ => &[(5, 2), (20, 5)],
+    };
     let sparsities = ["0", "7/10", "9/10", "97/100", "99/100", "999/1000"];
     println!(
         "| n | m | bias | importance | S | Adam loss | superbound loss | judged by | Adam s | superbound s | time ratio |"

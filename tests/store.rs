@@ -48,7 +48,11 @@ fn every_stored_witness_is_verified() {
             "the file name names its model"
         );
         let stored = load_from(&store_dir(), &st).unwrap().unwrap();
-        assert_eq!((stored.value.clone(), stored.value.clone()), value, "an exact claim: lo = hi");
+        assert_eq!(
+            (stored.value.clone(), stored.value.clone()),
+            value,
+            "an exact claim: lo = hi"
+        );
         assert!(
             !stored.source.is_empty(),
             "{}: no provenance",

@@ -21,6 +21,12 @@ pub struct PlotArgs {
     /// A weights file (gram: the W drawn; dimensionality: a trained W drawn beside the optimum).
     #[arg(long)]
     weights: Option<PathBuf>,
+    /// Which arrays of an .npz or .safetensors file hold W and b (as `loss --tensor`).
+    #[arg(long)]
+    tensor: Option<String>,
+    /// The weights' last two axes are (n, m) (Elhage et al.'s notebook layout).
+    #[arg(long)]
+    transpose: bool,
     /// The density of the question (gram: optimise at it; dimensionality: of --weights).
     #[arg(long, allow_hyphen_values = true, conflicts_with = "sparsity")]
     density: Option<String>,
@@ -86,12 +92,31 @@ fn plot_range(args: &PlotArgs) -> Result<(f64, f64)> {
     Ok((f, t))
 }
 
-/// The weights of a file, as `f64` panels (`(title, W, b)`).
-fn weight_panels(path: &PathBuf) -> Result<Vec<(String, Weights)>> {
-    let text = read_file(path)?;
-    let w =
-        Weights::from_json(&text).map_err(|e| Error::input(format!("{}: {e}", path.display())))?;
-    Ok(vec![(path.display().to_string(), w)])
+/// The weights of a file (JSON, .npy, .npz or .safetensors; a 3-D array gives one panel per
+/// instance), each with a title.
+fn weight_panels(args: &PlotArgs, path: &PathBuf) -> Result<Vec<(String, Weights)>> {
+    let names = match &args.tensor {
+        Some(t) => crate::weights_file::TensorNames::parse(t)?,
+        None => crate::weights_file::TensorNames::default(),
+    };
+    let loaded = crate::weights_file::load(path, &names, args.transpose)?;
+    let file = path
+        .file_name()
+        .map_or(path.display().to_string(), |f| f.to_string_lossy().into());
+    let batched = loaded.batched;
+    Ok(loaded
+        .instances
+        .into_iter()
+        .enumerate()
+        .map(|(k, w)| {
+            let title = if batched {
+                format!("{file}, instance {k}")
+            } else {
+                file.clone()
+            };
+            (title, w)
+        })
+        .collect())
 }
 
 /// `--density`/`--sparsity`, if given.
@@ -124,7 +149,7 @@ pub fn plot_command(args: &PlotArgs) -> Result<String> {
     match args.kind.as_str() {
         "gram" => {
             let panels: Vec<crate::report::plot::GramPanel> = match &args.weights {
-                Some(path) => weight_panels(path)?
+                Some(path) => weight_panels(args, path)?
                     .into_iter()
                     .map(|(title, w)| crate::report::plot::GramPanel {
                         title,
@@ -176,7 +201,7 @@ pub fn plot_command(args: &PlotArgs) -> Result<String> {
         "dimensionality" => {
             let st = match (&args.weights, args.n, args.m) {
                 (Some(path), None, None) => {
-                    let w = &weight_panels(path)?[0].1;
+                    let w = &weight_panels(args, path)?[0].1;
                     Setting::new(model, w.n(), w.m())?
                 }
                 _ => size()?,
@@ -197,7 +222,7 @@ pub fn plot_command(args: &PlotArgs) -> Result<String> {
                     let s = density.clone().ok_or_else(|| {
                         Error::input("--kind dimensionality with --weights needs the weights' --density or --sparsity")
                     })?;
-                    weight_panels(path)?
+                    weight_panels(args, path)?
                         .iter()
                         .map(|(_, w)| {
                             if (w.n(), w.m()) != (st.n, st.m) {
