@@ -94,7 +94,7 @@ fn plot_range(args: &PlotArgs) -> Result<(f64, f64)> {
 
 /// The weights of a file (JSON, .npy, .npz or .safetensors; a 3-D array gives one panel per
 /// instance), each with a title.
-fn weight_panels(args: &PlotArgs, path: &PathBuf) -> Result<Vec<(String, Weights)>> {
+fn weight_panels(args: &PlotArgs, path: &std::path::Path) -> Result<Vec<(String, Weights)>> {
     let names = match &args.tensor {
         Some(t) => crate::weights_file::TensorNames::parse(t)?,
         None => crate::weights_file::TensorNames::default(),
