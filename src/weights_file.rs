@@ -218,7 +218,7 @@ pub fn exact_float(x: f64) -> std::result::Result<BigRational, String> {
 }
 
 /// `[i][j][k]` of the flat row-major index `flat` in `shape`.
-fn index_text(shape: &[usize], mut flat: usize) -> String {
+pub fn index_text(shape: &[usize], mut flat: usize) -> String {
     let mut idx = vec![0; shape.len()];
     for (d, &len) in shape.iter().enumerate().rev() {
         if len > 0 {

@@ -115,8 +115,12 @@ fn array(obj: &Bound<'_, PyAny>, what: &str) -> PyResult<Array> {
         let mut data = Vec::new();
         for (k, item) in flat.try_iter()?.enumerate() {
             let item = item?;
-            let (q, _) = entry(&item)
-                .map_err(|e| value_error(format!("{what}: entry {} {e}", index(&shape, k))))?;
+            let (q, _) = entry(&item).map_err(|e| {
+                value_error(format!(
+                    "{what}: entry {} {e}",
+                    superbound::weights_file::index_text(&shape, k)
+                ))
+            })?;
             data.push(q);
         }
         return Ok(Array {
@@ -143,17 +147,6 @@ fn array(obj: &Bound<'_, PyAny>, what: &str) -> PyResult<Array> {
         data,
         dtype: if saw_float { "float64" } else { "exact" },
     })
-}
-
-fn index(shape: &[usize], mut flat: usize) -> String {
-    let mut idx = vec![0; shape.len()];
-    for (d, &len) in shape.iter().enumerate().rev() {
-        if len > 0 {
-            idx[d] = flat % len;
-            flat /= len;
-        }
-    }
-    idx.iter().map(|i| format!("[{i}]")).collect()
 }
 
 fn nested(

@@ -145,6 +145,18 @@ pub fn plot_command(args: &PlotArgs) -> Result<String> {
             .map(|v| v.iter().map(|x| x.to_f64()).collect::<Vec<f64>>())
     };
     let density = plot_density(args)?;
+    // The optimiser's W for the question (density or first order, bias, importance).
+    let optimised = |st: Setting| -> Result<crate::search::optimise::Found> {
+        let pr = Problem {
+            setting: st,
+            objective: density
+                .clone()
+                .map_or(Objective::FirstOrder, Objective::Density),
+            bias: args.bias,
+            importance: to_f64(&importance(st.n)?),
+        };
+        optimise(&pr, &Options::default())
+    };
     let out = &args.out;
     match args.kind.as_str() {
         "gram" => {
@@ -161,17 +173,7 @@ pub fn plot_command(args: &PlotArgs) -> Result<String> {
                     })
                     .collect(),
                 None => {
-                    let st = size()?;
-                    let imp = importance(st.n)?;
-                    let pr = Problem {
-                        setting: st,
-                        objective: density
-                            .clone()
-                            .map_or(Objective::FirstOrder, Objective::Density),
-                        bias: args.bias,
-                        importance: to_f64(&imp),
-                    };
-                    let found = optimise(&pr, &Options::default())?;
+                    let found = optimised(size()?)?;
                     vec![crate::report::plot::GramPanel {
                         title: format!(
                             "optimiser, {}, loss <= {}",
@@ -277,16 +279,7 @@ pub fn plot_command(args: &PlotArgs) -> Result<String> {
             if st.m != 2 {
                 return Err(Error::input("--kind arrows needs --m 2"));
             }
-            let imp = importance(st.n)?;
-            let pr = Problem {
-                setting: st,
-                objective: density
-                    .clone()
-                    .map_or(Objective::FirstOrder, Objective::Density),
-                bias: args.bias,
-                importance: to_f64(&imp),
-            };
-            let found = optimise(&pr, &Options::default())?;
+            let found = optimised(st)?;
             let w = found.weights.w.map(<f64 as Scalar>::from_rational);
             let title = format!(
                 "{} p={}, n={}, m=2: optimiser's W ({} = {})",
