@@ -1530,3 +1530,102 @@ fn check_confirms_an_enclosure_claim_at_n_20() {
             "the claimed enclosure contains the kernel's",
         ));
 }
+
+// ---- plots of a W: the Gram heat map and the dimensionality figure ------------------------------
+
+/// `plot --kind gram` of a weights file: one cell per entry of `W^T W` (4 x 4 = 16 cells) plus
+/// the bias column; `--kind dimensionality` with the file's features beside; missing sizes and
+/// a missing density are refused with one line.
+#[test]
+fn plot_gram_and_dimensionality() {
+    let dir = std::env::temp_dir().join(format!("sb-plot-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let f = weights_file(
+        r#"{"W": [["1/2", "-1/3", "2/5", "1/7"], ["1/4", "2/3", "-1/5", "3/7"]], "b": ["1/10", "0", "-1/10", "0"]}"#,
+    );
+    let gram = dir.join("gram.svg");
+    let out = bin()
+        .args([
+            "plot",
+            "--act",
+            "rect",
+            "--p",
+            "1",
+            "--kind",
+            "gram",
+            "--weights",
+        ])
+        .arg(&f.0)
+        .arg("--out")
+        .arg(&gram)
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let svg = std::fs::read_to_string(&gram).unwrap();
+    // 16 Gram cells + 4 bias cells (+ the background and the chart frame).
+    let rects = svg.matches("<rect").count();
+    assert!((20..=24).contains(&rects), "{rects} rectangles");
+    let dim = dir.join("dim.svg");
+    let out = bin()
+        .args([
+            "plot",
+            "--act",
+            "rect",
+            "--p",
+            "1",
+            "--kind",
+            "dimensionality",
+            "--from",
+            "1/10",
+            "--to",
+            "1",
+            "--points",
+            "2",
+            "--density",
+            "1/2",
+            "--weights",
+        ])
+        .arg(&f.0)
+        .arg("--out")
+        .arg(&dim)
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let svg = std::fs::read_to_string(&dim).unwrap();
+    assert!(svg.contains("D_i of the given weights") && svg.contains("m / |W|_F^2"));
+    for (args, needle) in [
+        (vec!["--kind", "gram"], "needs --n and --m"),
+        (
+            vec![
+                "--kind",
+                "dimensionality",
+                "--n",
+                "4",
+                "--m",
+                "2",
+                "--weights",
+            ],
+            "--density",
+        ),
+    ] {
+        let mut cmd = bin();
+        cmd.args(["plot", "--act", "rect", "--p", "1"]).args(&args);
+        if args.last() == Some(&"--weights") {
+            cmd.arg(&f.0);
+        }
+        let out = cmd.arg("--out").arg(dir.join("x.svg")).output().unwrap();
+        let err = String::from_utf8_lossy(&out.stderr);
+        assert!(
+            !out.status.success() && err.contains(needle) && err.trim().lines().count() == 1,
+            "{err}"
+        );
+    }
+}
