@@ -33,7 +33,7 @@ use crate::kernel::model::Setting;
 use crate::kernel::model::{Activation, Mat, Model, Weights};
 use crate::search::constructions::{Construction, Family};
 use crate::search::montecarlo::Estimate;
-use crate::search::saa::Sample;
+use crate::search::saa::{Sample, sigma_and_slope};
 use argmin::core::{CostFunction, Executor, Gradient, State, TerminationReason};
 use argmin::solver::linesearch::MoreThuenteLineSearch;
 use argmin::solver::quasinewton::LBFGS;
@@ -58,18 +58,6 @@ pub struct Problem {
     pub objective: Objective,
     pub bias: bool,
     pub importance: Option<Vec<f64>>,
-}
-
-/// `sigma(t)` and `sigma'(t)` in `f64`.
-fn sigma_d(act: Activation, p: u32, t: f64) -> (f64, f64) {
-    let x = match act {
-        Activation::Power => t,
-        Activation::Rect => t.max(0.0),
-    };
-    if act == Activation::Rect && t <= 0.0 {
-        return (0.0, 0.0);
-    }
-    (x.powi(p as i32), p as f64 * x.powi(p as i32 - 1))
 }
 
 /// `a * b` truncated after `t^k_max`.
@@ -185,12 +173,12 @@ impl Problem {
         let mut gamma = vec![0.0; n * n];
         for i in 0..n {
             let imp = self.importance(i);
-            let (a, da) = sigma_d(Activation::Power, p, g.get(i, i).max(0.0));
+            let (a, da) = sigma_and_slope(Activation::Power, p, g.get(i, i).max(0.0));
             value += imp * (mu2 - 2.0 * mup1 * a + mu2p * a * a);
             gamma[i * n + i] = imp * (-2.0 * mup1 + 2.0 * mu2p * a) * da;
             for j in 0..n {
                 if j != i {
-                    let (sg, dsg) = sigma_d(model.act, p, *g.get(i, j));
+                    let (sg, dsg) = sigma_and_slope(model.act, p, *g.get(i, j));
                     value += imp * mu2p * sg * sg;
                     gamma[i * n + j] = imp * 2.0 * mu2p * sg * dsg;
                 }
@@ -538,7 +526,7 @@ impl Problem {
                         z += g.get(i, j) * xj;
                     }
                 }
-                let (sz, dsz) = sigma_d(act, p, z);
+                let (sz, dsz) = sigma_and_slope(act, p, z);
                 let err = xs[i] - sz;
                 let imp = self.importance(i);
                 value += scale * imp * err * err;

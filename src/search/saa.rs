@@ -23,7 +23,7 @@
 //! `delta_i = -2 I_i (x_i - sigma(z_i)) sigma'(z_i)`); the chain rule through `G = W^T W` is
 //! `O(m n^2)` once per evaluation. Inputs are processed in parallel blocks.
 
-use crate::kernel::model::{Mat, Model, Values};
+use crate::kernel::model::{Activation, Mat, Model, Values};
 use crate::search::montecarlo::draw_value;
 use rand::{Rng, SeedableRng};
 use rand_chacha::ChaCha8Rng;
@@ -198,7 +198,7 @@ impl Sample {
         let n = self.n;
         let imp = |i: usize| importance.map_or(1.0, |w| w[i]);
         let b = |i: usize| bias.map_or(0.0, |b| b[i]);
-        let sig = |t: f64| sigma_and_slope(model, t);
+        let sig = |t: f64| sigma_and_slope(model.act, model.p, t);
         // The empty support: x = 0, z = b.
         let mut value = 0.0;
         let mut gb = vec![0.0; n];
@@ -218,33 +218,16 @@ impl Sample {
                 let mut gb = vec![0.0; n];
                 let mut x = vec![0.0; n];
                 for pt in chunk {
-                    for &(j, u) in &pt.active {
-                        x[j] = u;
-                    }
-                    for i in 0..n {
-                        let row = g.row(i);
-                        let mut z = b(i);
-                        for &(j, u) in &pt.active {
-                            z += row[j] * u;
-                        }
-                        let (sz, d) = sig(z);
-                        let err = x[i] - sz;
-                        if err == 0.0 {
-                            continue;
-                        }
-                        v += pt.weight * imp(i) * err * err;
-                        let delta = -2.0 * pt.weight * imp(i) * err * d;
-                        if delta != 0.0 {
+                    v += pt.weight
+                        * input_loss(model, g, bias, importance, pt, &mut x, |i, delta| {
+                            // delta = dl/dz_i; dz_i/dG_ij = u_j, dz_i/db_i = 1
+                            let delta = pt.weight * delta;
                             gb[i] += delta;
                             let out = &mut gamma[i * n..(i + 1) * n];
                             for &(j, u) in &pt.active {
                                 out[j] += delta * u;
                             }
-                        }
-                    }
-                    for &(j, _) in &pt.active {
-                        x[j] = 0.0;
-                    }
+                        });
                 }
                 (v, gamma, gb)
             })
@@ -259,14 +242,52 @@ impl Sample {
     }
 }
 
-/// `sigma(t)` and `sigma'(t)` in `f64` (the slope `0` at a rectified kink).
-pub fn sigma_and_slope(model: &Model, t: f64) -> (f64, f64) {
-    use crate::kernel::model::Activation;
-    let p = model.p as i32;
-    match model.act {
-        Activation::Rect if t <= 0.0 => (0.0, 0.0),
-        _ => (t.powi(p), p as f64 * t.powi(p - 1)),
+/// `sigma(t)` and `sigma'(t)` in `f64` (the slope `0` at a rectified kink, and for `t <= 0`).
+pub fn sigma_and_slope(act: Activation, p: u32, t: f64) -> (f64, f64) {
+    if act == Activation::Rect && t <= 0.0 {
+        return (0.0, 0.0);
     }
+    let p = p as i32;
+    (t.powi(p), p as f64 * t.powi(p - 1))
+}
+
+/// The loss `l(x) = sum_i I_i (x_i - sigma(z_i))^2`, `z = b + G_{:,A} u_A`, of one input with
+/// support `A`, in `O(n |A|)`; `on_row(i, dl/dz_i)` is called for every row with a nonzero
+/// derivative. `x` is scratch of length `n`, all zero on entry and on return.
+fn input_loss(
+    model: &Model,
+    g: &Mat<f64>,
+    bias: Option<&[f64]>,
+    importance: Option<&[f64]>,
+    pt: &Point,
+    x: &mut [f64],
+    mut on_row: impl FnMut(usize, f64),
+) -> f64 {
+    for &(j, u) in &pt.active {
+        x[j] = u;
+    }
+    let mut total = 0.0;
+    for (i, row) in (0..g.rows).map(|i| (i, g.row(i))) {
+        let mut z = bias.map_or(0.0, |b| b[i]);
+        for &(j, u) in &pt.active {
+            z += row[j] * u;
+        }
+        let (sz, d) = sigma_and_slope(model.act, model.p, z);
+        let err = x[i] - sz;
+        if err == 0.0 {
+            continue;
+        }
+        let imp = importance.map_or(1.0, |w| w[i]);
+        total += imp * err * err;
+        let delta = -2.0 * imp * err * d;
+        if delta != 0.0 {
+            on_row(i, delta);
+        }
+    }
+    for &(j, _) in &pt.active {
+        x[j] = 0.0;
+    }
+    total
 }
 
 impl Sample {
@@ -282,23 +303,16 @@ impl Sample {
         let n = self.n;
         let imp = |i: usize| importance.map_or(1.0, |w| w[i]);
         let b = |i: usize| bias.map_or(0.0, |b| b[i]);
-        let loss_of = |pt: &Point| -> f64 {
-            let mut x = vec![0.0; n];
-            for &(j, u) in &pt.active {
-                x[j] = u;
-            }
-            (0..n)
-                .map(|i| {
-                    let row = g.row(i);
-                    let z = b(i) + pt.active.iter().map(|&(j, u)| row[j] * u).sum::<f64>();
-                    let err = x[i] - sigma_and_slope(model, z).0;
-                    imp(i) * err * err
-                })
-                .sum()
-        };
-        let losses: Vec<f64> = self.points.par_iter().map(loss_of).collect();
+        let losses: Vec<f64> = self
+            .points
+            .par_iter()
+            .map_init(
+                || vec![0.0; n],
+                |x, pt| input_loss(model, g, bias, importance, pt, x, |_, _| {}),
+            )
+            .collect();
         let mut mean = (0..n)
-            .map(|i| imp(i) * sigma_and_slope(model, b(i)).0.powi(2))
+            .map(|i| imp(i) * sigma_and_slope(model.act, model.p, b(i)).0.powi(2))
             .sum::<f64>()
             * self.empty;
         let mut var = 0.0;
