@@ -103,6 +103,20 @@ pub fn optimize_command(args: &OptimizeArgs) -> Result<String> {
             "--samples must be between 1 and {MAX_SAMPLES}"
         )));
     }
+    // The sampled objective (rect at a density): a stage's sample holds 4 x --samples inputs of
+    // about max(1, n s) active features, each evaluation costs n times that, and every input is
+    // kept in memory.
+    if let (Objective::Density(s), crate::kernel::model::Activation::Rect) = (&objective, model.act)
+    {
+        let active = (st.n as f64 * s.to_f64()).max(1.0);
+        let work = 4.0 * args.samples as f64 * active * st.n as f64;
+        if work > MAX_SAMPLED_WORK {
+            return Err(Error::too_large(format!(
+                "the sampled objective would cost 4 x --samples {} x (n s = {active:.0} active) x n {} = {work:.1e} per evaluation, above the limit {MAX_SAMPLED_WORK:.0e}: use a smaller --samples or fewer features",
+                args.samples, st.n
+            )));
+        }
+    }
     if !args.represented.is_finite() || args.represented < 0.0 {
         return Err(Error::input("--represented must be a nonnegative number"));
     }
@@ -309,8 +323,12 @@ const MAX_RESTARTS: usize = 1000;
 /// [`crate::search::optimise::Budget`]: iterations, evaluations and 2 s of wall clock).
 const MAX_RESTART_WORK: u128 = 4_000_000;
 /// Largest number of features.
-const MAX_N: usize = 1000;
+const MAX_N: usize = crate::kernel::model::MAX_DIM;
 /// Largest `n m`.
 const MAX_WEIGHTS: usize = 100_000;
+/// Largest work of one evaluation of the sampled objective's larger samples
+/// (`4 samples x active features x n`; also bounds their memory, about 16 bytes an active entry
+/// divided by `n`).
+const MAX_SAMPLED_WORK: f64 = 2e9;
 /// Largest `--samples`.
 const MAX_SAMPLES: usize = 1 << 22;

@@ -851,15 +851,18 @@ pub fn optimise(problem: &Problem, opts: &Options) -> Result<Found> {
         // Exact expectations: the best run, evaluated exactly.
         let (start, x, _) = runs.swap_remove(0);
         let weights = exact_weights(problem, &x)?;
-        let (value, objective) = match &density {
-            None => (first_order_exact(&st.model, &weights), "first_order"),
-            Some(s) => (rigorous_value(&st.model, &weights, s)?.0, "loss"),
+        let ((value, exact, enclosure), objective) = match &density {
+            None => (
+                (first_order_exact(&st.model, &weights), true, None),
+                "first_order",
+            ),
+            Some(s) => (rigorous_value(&st.model, &weights, s)?, "loss"),
         };
         return Ok(Found {
             weights,
             value,
-            exact: true,
-            enclosure: None,
+            exact,
+            enclosure,
             estimate: None,
             sampling: None,
             start,
