@@ -8,6 +8,7 @@ pub mod floor;
 pub mod lp;
 pub mod montecarlo;
 pub mod optimise;
+pub mod quadrature;
 pub mod saa;
 pub mod store;
 

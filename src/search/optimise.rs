@@ -33,6 +33,7 @@ use crate::kernel::model::Setting;
 use crate::kernel::model::{Activation, Mat, Model, Weights};
 use crate::search::constructions::{Construction, Family};
 use crate::search::montecarlo::Estimate;
+use crate::search::quadrature::Quadrature;
 use crate::search::saa::{Sample, sigma_and_slope};
 use argmin::core::{CostFunction, Executor, Gradient, State, TerminationReason};
 use argmin::solver::linesearch::MoreThuenteLineSearch;
@@ -330,12 +331,23 @@ struct Shared<'a> {
     evals: std::cell::Cell<u64>,
     stop: std::cell::Cell<Option<Stop>>,
     best: std::cell::RefCell<(f64, Vec<f64>)>,
+    /// The last point evaluated, its value and gradient.
+    last: std::cell::RefCell<Option<Evaluated>>,
 }
+
+/// A point with its value and gradient.
+type Evaluated = (Vec<f64>, f64, Vec<f64>);
 
 struct Cost<'a>(&'a Shared<'a>);
 
 impl Shared<'_> {
     fn eval(&self, x: &[f64]) -> std::result::Result<(f64, Vec<f64>), argmin::core::Error> {
+        // argmin asks for the cost and the gradient at the same point separately.
+        if let Some((lx, v, g)) = self.last.borrow().as_ref()
+            && lx.as_slice() == x
+        {
+            return Ok((*v, g.clone()));
+        }
         let k = self.evals.get() + 1;
         self.evals.set(k);
         let fail = |stop: Stop| {
@@ -356,6 +368,7 @@ impl Shared<'_> {
         if v < best.0 {
             *best = (v, x.to_vec());
         }
+        *self.last.borrow_mut() = Some((x.to_vec(), v, g.clone()));
         Ok((v, g))
     }
 }
@@ -385,6 +398,25 @@ pub trait Smooth: Sync {
 impl Smooth for Problem {
     fn value_and_grad(&self, x: &[f64]) -> (f64, Vec<f64>) {
         Problem::value_and_grad(self, x)
+    }
+}
+
+/// The quadrature objective of [`crate::search::quadrature`] for a rectified problem at a
+/// density (uniform values).
+pub struct Quad<'a> {
+    pub problem: &'a Problem,
+    pub quad: Quadrature,
+}
+
+impl Smooth for Quad<'_> {
+    fn value_and_grad(&self, x: &[f64]) -> (f64, Vec<f64>) {
+        let pr = self.problem;
+        let (w, b) = pr.unpack(x);
+        let g = w.gram();
+        let (value, gamma, gb) =
+            self.quad
+                .value_and_gamma(&g, b.as_deref(), pr.importance.as_deref());
+        (value, pr.chain_rule(&w, &gamma, Some(&gb)))
     }
 }
 
@@ -433,6 +465,7 @@ pub fn lbfgs_bounded(problem: &dyn Smooth, x0: Vec<f64>, budget: &Budget) -> (Ve
         evals: std::cell::Cell::new(0),
         stop: std::cell::Cell::new(None),
         best: std::cell::RefCell::new((f64::INFINITY, x0.clone())),
+        last: std::cell::RefCell::new(None),
     };
     let solver = LBFGS::new(MoreThuenteLineSearch::new(), 10)
         .with_tolerance_grad(1e-10)
@@ -487,6 +520,8 @@ pub struct Options {
     pub budget: Budget,
     /// Inputs of the first sample of the sampled objective ([`crate::search::saa`]).
     pub samples: usize,
+    /// Grid points per row of the quadrature objective ([`crate::search::quadrature`]).
+    pub quadrature_points: usize,
 }
 
 impl Default for Options {
@@ -502,6 +537,7 @@ impl Default for Options {
             progress: false,
             budget: Budget::default(),
             samples: DEFAULT_SAMPLES,
+            quadrature_points: crate::search::quadrature::DEFAULT_POINTS,
         }
     }
 }
@@ -668,7 +704,14 @@ fn starts(problem: &Problem, opts: &Options) -> Vec<(String, Vec<f64>)> {
             .collect();
     }
     let mut out: Vec<(String, Vec<f64>)> = (0..opts.restarts)
-        .map(|k| (format!("random #{k}"), random_start(problem, opts.seed, k)))
+        .map(|k| {
+            // Half at the literature's (smaller) Xavier scale, half at N(0, 1/m).
+            if k % 2 == 1 {
+                (format!("random #{k}"), xavier_start(problem, opts.seed, k))
+            } else {
+                (format!("random #{k}"), random_start(problem, opts.seed, k))
+            }
+        })
         .collect();
     let pad = |w: &Weights| -> Vec<f64> {
         let mut x: Vec<f64> =
@@ -759,6 +802,25 @@ pub fn rigorous_value(model: &Model, weights: &Weights, s: &BigRational) -> Resu
     }
 }
 
+/// L-BFGS iterations of the polish on the quadrature objective.
+pub const QUADRATURE_ITERS: u64 = 100;
+
+/// Largest `n` polished on the quadrature (its cost per evaluation is `O(n^2 M)`).
+pub const QUADRATURE_MAX_N: usize = 100;
+
+/// Runs polished on a fresh sample after the first stage.
+pub const POLISHED: usize = 4;
+
+/// Runs polished on the quadrature after the first stage.
+pub const POLISHED_QUADRATURE: usize = 8;
+
+/// L-BFGS iterations of the first stage when the quadrature polishes after it (a screen).
+pub const SCREEN_ITERS: u64 = 100;
+
+/// Grid points per row of the quadrature while polishing (the choice uses
+/// [`Options::quadrature_points`]).
+pub const POLISH_POINTS: usize = 256;
+
 /// L-BFGS iterations per stage on a sampled objective.
 pub const SAMPLED_ITERS: u64 = 300;
 
@@ -803,11 +865,21 @@ pub fn optimise(problem: &Problem, opts: &Options) -> Result<Found> {
         })
     };
     let first = sampled(opts.samples, opts.seed);
+    // The polish on the quadrature where it applies (rectified, uniform values, n <= its limit):
+    // deterministic, no sampling error; the first stage is then a shorter screen.
+    let polish_on_quadrature = opts.method == Method::Lbfgs
+        && first.is_some()
+        && Quadrature::applies(&st.model)
+        && st.n <= QUADRATURE_MAX_N;
     // On a sample, precision far below the sampling error is wasted: fewer iterations per
     // stage (the ReLU's kinks keep L-BFGS's tolerances from triggering early).
     let stage_budget = if first.is_some() {
         Budget {
-            max_iters: budget.max_iters.min(SAMPLED_ITERS),
+            max_iters: budget.max_iters.min(if polish_on_quadrature {
+                SCREEN_ITERS
+            } else {
+                SAMPLED_ITERS
+            }),
             ..budget
         }
     } else {
@@ -871,18 +943,43 @@ pub fn optimise(problem: &Problem, opts: &Options) -> Result<Found> {
         });
     };
     let s = density.clone().expect("a sampled objective has a density");
-    // Polish the four best on a fresh sample four times larger (L-BFGS; Adam's W is kept).
-    runs.truncate(4);
-    let second = sampled(4 * opts.samples, opts.seed ^ 0x5eed_0001).expect("sampled");
+    // The polish: on the quadrature (coarse grid), else on a fresh sample four times larger.
+    let quad_at = |points: usize| Quad {
+        problem,
+        quad: Quadrature::new(&st.model, s.to_f64(), points),
+    };
+    let quad = polish_on_quadrature.then(|| quad_at(POLISH_POINTS));
+    let second = match quad {
+        Some(_) => None,
+        None => sampled(4 * opts.samples, opts.seed ^ 0x5eed_0001),
+    };
+    let polish_objective: &dyn Smooth = match (&quad, &second) {
+        (Some(q), _) => q,
+        (None, Some(sp)) => sp,
+        (None, None) => unreachable!("a sampled objective has a second sample"),
+    };
+    let polish_budget = if quad.is_some() {
+        Budget {
+            max_iters: budget.max_iters.min(QUADRATURE_ITERS),
+            ..budget
+        }
+    } else {
+        stage_budget
+    };
+    runs.truncate(if quad.is_some() {
+        POLISHED_QUADRATURE
+    } else {
+        POLISHED
+    });
     let mut polished: Vec<(String, Vec<f64>)> = runs
         .into_par_iter()
         .map(|(name, x, _)| match opts.method {
-            Method::Lbfgs => (name, lbfgs_bounded(&second, x, &stage_budget).0),
+            Method::Lbfgs => (name, lbfgs_bounded(polish_objective, x, &polish_budget).0),
             Method::Adam => (name, x),
         })
         .collect();
-    // The constructions themselves, their common scale tuned on the second sample: the result
-    // is never worse than a construction it started from (up to the choice's sampling error).
+    // The constructions themselves, their common scale tuned on the polishing objective: the
+    // result is never worse than a construction it started from (up to that objective's error).
     if opts.method == Method::Lbfgs {
         let s_f64 = s.to_f64();
         let tuned: Vec<(String, Vec<f64>)> = starts_named
@@ -896,7 +993,7 @@ pub fn optimise(problem: &Problem, opts: &Options) -> Result<Found> {
                         .map(|(t, v)| if t < weights { c * v } else { *v })
                         .collect()
                 };
-                // The f64 support sum where it applies (small n), else the sample.
+                // The f64 support sum where it applies (small n), else the polishing objective.
                 let value = |c: f64| -> f64 {
                     let xc = scaled(c);
                     let (w, b) = problem.unpack(&xc);
@@ -910,31 +1007,43 @@ pub fn optimise(problem: &Problem, opts: &Options) -> Result<Found> {
                         )
                         .map_or(f64::INFINITY, |p| p.eval(&s_f64))
                     } else {
-                        second.value_and_grad(&xc).0
+                        polish_objective.value_and_grad(&xc).0
                     }
                 };
-                let c = crate::search::golden_section(value, 0.05, 1.5, 40);
+                let c = crate::search::golden_section(value, 0.05, 1.5, 24);
                 (format!("{name} (scaled)"), scaled(c))
             })
             .collect();
         polished.extend(tuned);
     }
-    // Choose by exact loss where every candidate has one, else on a third sample.
-    let third = sampled(4 * opts.samples, opts.seed ^ 0x5eed_0002).expect("sampled");
+    // Choose by exact loss where every candidate has one, else by the quadrature, else on a
+    // third sample.
+    let fine = polish_on_quadrature.then(|| quad_at(opts.quadrature_points));
+    let third = match quad {
+        Some(_) => None,
+        None => sampled(4 * opts.samples, opts.seed ^ 0x5eed_0002),
+    };
+    let chooser: &dyn Smooth = match (&fine, &third) {
+        (Some(q), _) => q,
+        (None, Some(sp)) => sp,
+        (None, None) => unreachable!("a sampled objective has a third sample"),
+    };
     type Scored = (String, Vec<f64>, Weights, Option<BigRational>, f64);
     let mut scored: Vec<Scored> = polished
         .into_par_iter()
         .map(|(name, x)| {
             let weights = exact_weights(problem, &x)?;
             let exact = exact_loss(&st.model, &weights, &s);
-            let est = third.value_and_grad(&x).0;
+            let est = chooser.value_and_grad(&x).0;
             Ok((name, x, weights, exact, est))
         })
         .collect::<Result<_>>()?;
     if scored.iter().all(|c| c.3.is_some()) {
         scored.sort_by(|a, b| a.3.cmp(&b.3));
     } else {
-        scored.sort_by(|a, b| a.4.total_cmp(&b.4));
+        // A value that is not a number ranks last.
+        let key = |v: f64| if v.is_nan() { f64::INFINITY } else { v };
+        scored.sort_by(|a, b| key(a.4).total_cmp(&key(b.4)));
     }
     let (start, x, weights, exact, _) = scored.swap_remove(0);
     let (w, b) = problem.unpack(&x);
@@ -951,6 +1060,9 @@ pub fn optimise(problem: &Problem, opts: &Options) -> Result<Found> {
         None => rigorous_value(&st.model, &weights, &s)?,
     };
     let objective = match opts.method {
+        Method::Lbfgs if quad.is_some() => {
+            "loss (sample average, stratified by support size, then the quadrature; L-BFGS)"
+        }
         Method::Lbfgs => "loss (sample average, stratified by support size; L-BFGS, polished)",
         Method::Adam => "loss (Adam on sampled batches)",
     };
@@ -960,13 +1072,23 @@ pub fn optimise(problem: &Problem, opts: &Options) -> Result<Found> {
         exact: is_exact,
         enclosure,
         estimate: Some(estimate),
-        sampling: Some(format!(
-            "{}; polished on {}; chosen on {}; estimated on {}",
-            first.sample.describe(),
-            second.sample.points.len(),
-            third.sample.points.len(),
-            fourth.sample.points.len()
-        )),
+        sampling: Some(match (&quad, &second, &third) {
+            (Some(q), _, _) => format!(
+                "{}; polished on the {}; chosen on the {}; estimated on {}",
+                first.sample.describe(),
+                q.quad.describe(),
+                fine.as_ref().map_or(String::new(), |f| f.quad.describe()),
+                fourth.sample.points.len()
+            ),
+            (None, Some(second), Some(third)) => format!(
+                "{}; polished on {}; chosen on {}; estimated on {}",
+                first.sample.describe(),
+                second.sample.points.len(),
+                third.sample.points.len(),
+                fourth.sample.points.len()
+            ),
+            _ => unreachable!("a sampled objective has its samples"),
+        }),
         start,
         objective: objective.into(),
         stopped,
