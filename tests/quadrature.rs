@@ -147,3 +147,49 @@ fn quadrature_with_negligible_couplings_is_finite_and_continuous() {
         );
     }
 }
+
+/// Regression: a coupling far below the grid step (a feature the optimiser switched off) used
+/// to spread the empty support's atom on the grid, where the value samples `phi` at grid points:
+/// the value then had kinks at grid points as a function of `b_i`, and the optimiser's biases
+/// snapped to multiples of the grid step (`b = 1/64, 3/128, 3/64` at n = 5, S = 0.7). The
+/// derivative in `b_1` along a line must now change smoothly: its increments between equally
+/// spaced points stay within a factor 1.5 of each other (they ranged over 8x before).
+#[test]
+fn quadrature_is_smooth_in_the_bias_with_a_switched_off_feature() {
+    let w = Mat {
+        rows: 2,
+        cols: 5,
+        data: vec![
+            0.15525997254560475,
+            1.0093963512301372,
+            -0.9814378266878936,
+            -0.1370205731897174,
+            -2.5079813774766303e-08,
+            -1.0243738012221628,
+            0.15298985161855067,
+            -0.14875234982673247,
+            0.9040337970205354,
+            6.566392075911819e-08,
+        ],
+    };
+    let b0 = [0.0097658, 0.015625, 0.0234375, 0.046875, 0.15];
+    let imp: Vec<f64> = (0..5).map(|i| 0.7f64.powi(i)).collect();
+    let g = w.gram();
+    let model = Model::new(Activation::Rect, 1, Values::Uniform).unwrap();
+    let q = Quadrature::new(&model, 0.3, 256);
+    let slopes: Vec<f64> = (-6..=6)
+        .map(|k| {
+            let mut b = b0.to_vec();
+            b[1] = 0.015625 + k as f64 * 0.0005;
+            q.value_and_gamma(&g, Some(&b), Some(&imp)).2[1]
+        })
+        .collect();
+    let steps: Vec<f64> = slopes.windows(2).map(|w| w[1] - w[0]).collect();
+    let (lo, hi) = steps
+        .iter()
+        .fold((f64::INFINITY, 0f64), |(a, b), &x| (a.min(x), b.max(x)));
+    assert!(
+        lo > 0.0 && hi <= 1.5 * lo,
+        "derivative increments {steps:?}"
+    );
+}

@@ -665,6 +665,8 @@ pub struct Found {
     pub objective: String,
     /// Why the restarts stopped: how many for each reason.
     pub stopped: Vec<(Stop, usize)>,
+    /// Wall-clock seconds spent searching, and then computing the rigorous value.
+    pub seconds: (f64, f64),
 }
 
 /// A Gaussian `N(0, 1/m)` start for restart `k`.
@@ -842,6 +844,7 @@ pub fn optimise(problem: &Problem, opts: &Options) -> Result<Found> {
         ));
     }
     use indicatif::ParallelProgressIterator;
+    let clock = std::time::Instant::now();
     let starts = starts(problem, opts);
     let bar = if opts.progress {
         indicatif::ProgressBar::new(starts.len() as u64)
@@ -923,6 +926,7 @@ pub fn optimise(problem: &Problem, opts: &Options) -> Result<Found> {
         // Exact expectations: the best run, evaluated exactly.
         let (start, x, _) = runs.swap_remove(0);
         let weights = exact_weights(problem, &x)?;
+        let searched = clock.elapsed().as_secs_f64();
         let ((value, exact, enclosure), objective) = match &density {
             None => (
                 (first_order_exact(&st.model, &weights), true, None),
@@ -940,6 +944,7 @@ pub fn optimise(problem: &Problem, opts: &Options) -> Result<Found> {
             start,
             objective: objective.into(),
             stopped,
+            seconds: (searched, clock.elapsed().as_secs_f64() - searched),
         });
     };
     let s = density.clone().expect("a sampled objective has a density");
@@ -1055,6 +1060,7 @@ pub fn optimise(problem: &Problem, opts: &Options) -> Result<Found> {
         b.as_deref(),
         problem.importance.as_deref(),
     );
+    let searched = clock.elapsed().as_secs_f64();
     let (value, is_exact, enclosure) = match exact {
         Some(v) => (v, true, None),
         None => rigorous_value(&st.model, &weights, &s)?,
@@ -1092,5 +1098,6 @@ pub fn optimise(problem: &Problem, opts: &Options) -> Result<Found> {
         start,
         objective: objective.into(),
         stopped,
+        seconds: (searched, clock.elapsed().as_secs_f64() - searched),
     })
 }

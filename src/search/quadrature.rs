@@ -35,6 +35,9 @@
 use crate::kernel::model::{Activation, Mat, Model, Values};
 use rayon::prelude::*;
 
+/// Couplings below this many grid steps shift the empty support's atom instead of spreading.
+const TINY_STEPS: f64 = 0.5;
+
 /// Default grid points per row (the grid has between `M` and `2M` points).
 pub const DEFAULT_POINTS: usize = 1024;
 
@@ -168,13 +171,32 @@ impl Quadrature {
             gamma[i] = imp * dg;
             return (imp * v, gamma, imp * dz);
         }
+        let range = comps.iter().map(|c| c.1.abs()).sum::<f64>();
+        // A power of two, not below 2^-30 (coordinates stay exact integers in f64).
+        let h = (2f64).powi(((range / self.points as f64).log2().floor() as i32).max(-30));
+        // Couplings below half a grid step only shift the atom by their mean `s c / 2`
+        // (error O(c^2)): spread on the grid, they would sample phi at grid points near b_i and
+        // put kinks at grid points into the value as a function of b_i.
+        let (tiny, comps): (Vec<(usize, f64)>, Vec<(usize, f64)>) =
+            comps.into_iter().partition(|c| c.1.abs() < TINY_STEPS * h);
+        let beta_a = beta + tiny.iter().map(|c| s * c.1 / 2.0).sum::<f64>();
+        let finish = |mut gamma: Vec<f64>, value: f64, d_atom: f64, dg: f64| {
+            for &(j, _) in &tiny {
+                gamma[j] = imp * s / 2.0 * d_atom;
+            }
+            gamma[i] = imp * dg;
+            (imp * value, gamma, imp * d_atom)
+        };
+        if comps.is_empty() {
+            let (v, dz, dg) = self.phi(g, beta_a);
+            return finish(gamma, v, dz, dg);
+        }
+        let beta = beta_a;
         let lo = beta + comps.iter().map(|c| c.1.min(0.0)).sum::<f64>();
         let hi = beta + comps.iter().map(|c| c.1.max(0.0)).sum::<f64>();
-        // A power of two, not below 2^-30 (coordinates stay exact integers in f64).
-        let h = (2f64).powi((((hi - lo) / self.points as f64).log2().floor() as i32).max(-30));
         let l0 = (lo / h).floor() as i64 - 2;
         let len = ((hi / h).ceil() as i64 + 2 - l0 + 1) as usize;
-        // The atom b_i in grid coordinates.
+        // The atom in grid coordinates.
         let xb = beta / h - l0 as f64;
         // windows[k]: the grid indices where the law after k features can have mass.
         let mut windows = Vec::with_capacity(comps.len() + 1);
@@ -252,8 +274,7 @@ impl Quadrature {
             lambda.iter_mut().for_each(|x| *x = 0.0);
             lambda[win_in.0..=win_in.1].copy_from_slice(&boxed[win_in.0..=win_in.1]);
         }
-        gamma[i] = imp * dg;
-        (imp * value, gamma, imp * db)
+        finish(gamma, value, db, dg)
     }
 }
 
