@@ -177,7 +177,7 @@ impl Quadrature {
         // Couplings below half a grid step only shift the atom by their mean `s c / 2`
         // (error O(c^2)): spread on the grid, they would sample phi at grid points near b_i and
         // put kinks at grid points into the value as a function of b_i.
-        let (tiny, comps): (Vec<(usize, f64)>, Vec<(usize, f64)>) =
+        let (tiny, comps): (Vec<_>, Vec<_>) =
             comps.into_iter().partition(|c| c.1.abs() < TINY_STEPS * h);
         let beta_a = beta + tiny.iter().map(|c| s * c.1 / 2.0).sum::<f64>();
         let finish = |mut gamma: Vec<f64>, value: f64, d_atom: f64, dg: f64| {
