@@ -18,6 +18,8 @@ use std::sync::{Mutex, OnceLock};
 pub const DEFAULT_DEGREE: usize = 12;
 /// Most local minima of `f - q` added to the LP's grid per refinement round.
 const MAX_REFINE: usize = 64;
+/// Most rounds of the LP's grid refinement ([`solve_lp`]).
+const LP_ROUNDS: usize = 10;
 /// Bits of the dyadic rounding of the LP solution.
 pub const ROUND_BITS: usize = 44;
 
@@ -47,7 +49,10 @@ fn gegenbauer_values(m: usize, degree: usize, t: f64) -> Vec<f64> {
 }
 
 /// Solves the LP in `f64`: maximise `beta = q_0 (1 - 1/n) - sum_{k>=1} q_k / n` (+ `1/n`) subject
-/// to `q(t) <= f(t)` on the grid and `q_k >= 0` (`k >= 1`), refining the grid where `q` touches `f`.
+/// to `q(t) <= f(t)` on the grid and `q_k >= 0` (`k >= 1`), refining the grid where `q` touches `f`:
+/// each round adds the local minima of `f - q` (located by Newton's method, so the next solution is
+/// constrained exactly where the last one dipped) and their neighbours, until the deepest dip is
+/// above `-1e-14` or [`LP_ROUNDS`] rounds have run.
 pub fn solve_lp(st: &Setting, degree: usize) -> Result<Vec<f64>> {
     use clarabel::algebra::CscMatrix;
     use clarabel::solver::{
@@ -60,7 +65,7 @@ pub fn solve_lp(st: &Setting, degree: usize) -> Result<Vec<f64>> {
         .collect();
     grid.extend([0.0, 1.0, -1.0]);
     let mut sol = vec![0.0; cols];
-    for round in 0..4 {
+    for round in 0..LP_ROUNDS {
         let rows = grid.len() + degree;
         // Dense column-major A: grid rows, then -q_k <= 0 for k >= 1.
         let mut dense = vec![vec![0.0; rows]; cols];
@@ -108,7 +113,7 @@ pub fn solve_lp(st: &Setting, degree: usize) -> Result<Vec<f64>> {
             }
         }
         sol = solver.solution.x.clone();
-        if round == 3 {
+        if round == LP_ROUNDS - 1 {
             break;
         }
         // Refine: add the local minima of f - q on a fine grid where it is nearly zero.
@@ -130,10 +135,22 @@ pub fn solve_lp(st: &Setting, degree: usize) -> Result<Vec<f64>> {
             .windows(3)
             .filter(|w| w[1].1 <= w[0].1 && w[1].1 <= w[2].1 && w[1].1 < 1e-6)
             .collect();
+        // q = f on an interval (many minima): no isolated touches to resolve further.
+        let isolated = minima.len() <= degree + 2;
         if minima.len() > MAX_REFINE {
             minima.sort_by(|a, b| a[1].1.total_cmp(&b[1].1));
             minima.truncate(MAX_REFINE);
             minima.sort_by(|a, b| a[1].0.total_cmp(&b[1].0));
+        }
+        let scale = sol.iter().map(|x| x.abs()).fold(1.0, f64::max);
+        let mut deepest = 0.0f64;
+        for w in &minima {
+            let t = newton_minimum(act, p, m, &sol, w[1].0);
+            deepest = deepest.min(gap_derivatives(act, p, m, &sol, t)[0]);
+            grid.push(t);
+        }
+        if round >= 3 && (!isolated || deepest > -1e-14 * scale) {
+            break;
         }
         for w in minima {
             grid.push(w[1].0);
@@ -308,6 +325,16 @@ pub fn certify(st: &Setting, degree: usize) -> Result<Certificate> {
     }
     for max_den in [1_000, 100_000, 10_000_000] {
         candidates.push(sol.iter().map(|&x| simple_rational(x, max_den)).collect());
+    }
+    // The LP solution projected onto its touching conditions, exactly as computed.
+    if let Some(pr) = project(st, &sol) {
+        candidates.push(
+            pr.iter()
+                .map(|x| {
+                    <f64 as crate::kernel::arith::Scalar>::to_rational(x).unwrap_or_else(|| q(0, 1))
+                })
+                .collect(),
+        );
     }
     let den = BigInt::from(1) << ROUND_BITS;
     candidates.push(
@@ -489,6 +516,108 @@ fn levenberg_step(j: &[Vec<f64>], r: &[f64]) -> Option<Vec<f64>> {
         x[k] = s / a[k][k];
     }
     x.iter().all(|v| v.is_finite()).then_some(x)
+}
+
+/// `f - q`, `(f - q)'` and `(f - q)''` at `t`, in `f64`.
+fn gap_derivatives(act: Activation, p: u32, m: usize, c: &[f64], t: f64) -> [f64; 3] {
+    let [v, d1, d2] = gegenbauer_derivatives(m, c.len() - 1, t);
+    let [f0, f1, f2] = f_derivatives(act, p, t);
+    let dot = |x: &[f64]| x.iter().zip(c).map(|(a, b)| a * b).sum::<f64>();
+    [f0 - dot(&v), f1 - dot(&d1), f2 - dot(&d2)]
+}
+
+/// Newton's method on `(f - q)' = 0` from `t` (kept in `[-1, 1]`; stops where the gap is not
+/// convex).
+fn newton_minimum(act: Activation, p: u32, m: usize, c: &[f64], t: f64) -> f64 {
+    let mut x = t;
+    for _ in 0..50 {
+        let [_, g1, g2] = gap_derivatives(act, p, m, c, x);
+        if g2 <= 0.0 {
+            break;
+        }
+        let step = g1 / g2;
+        x = (x - step).clamp(-1.0, 1.0);
+        if step.abs() < 1e-17 {
+            break;
+        }
+    }
+    x
+}
+
+/// Projects an `f64` LP solution onto its touching conditions without choosing an active set:
+/// at every local minimum `t` of `f - q` below `1e-8` (Newton-refined), `q(t) = f(t)` and
+/// `q'(t) = f'(t)` (at an end of `[-1, 1]` only the value), by minimum-norm Gauss–Newton steps on
+/// the coefficients that are not (nearly) zero. The LP solution of a refined grid is optimal to
+/// about `1e-11` but dips below `f` by as much between grid points; the projection moves it by
+/// that much and leaves the dips at rounding level. Negative results are set to 0; the kernel
+/// decides anyway. `None` when a step fails.
+pub fn project(st: &Setting, sol: &[f64]) -> Option<Vec<f64>> {
+    let (act, p, m, degree) = (st.model.act, st.model.p, st.m, sol.len() - 1);
+    let scale = sol.iter().map(|x| x.abs()).fold(1.0, f64::max);
+    let free: Vec<usize> = (0..=degree)
+        .filter(|&k| k == 0 || sol[k] > 1e-13 * scale)
+        .collect();
+    let mut c = sol.to_vec();
+    let fine = 20_000;
+    for _ in 0..6 {
+        let vals: Vec<f64> = (0..=fine)
+            .map(|j| gap_derivatives(act, p, m, &c, -1.0 + 2.0 * j as f64 / fine as f64)[0])
+            .collect();
+        let (mut jac, mut res) = (Vec::new(), Vec::new());
+        let mut last_inner = f64::NAN;
+        for j in 0..=fine {
+            let g = vals[j];
+            let left = j == 0 || vals[j - 1] >= g;
+            let right = j == fine || vals[j + 1] >= g;
+            if g > 1e-8 * scale || !(left && right) {
+                continue;
+            }
+            let t0 = -1.0 + 2.0 * j as f64 / fine as f64;
+            let t = if j == 0 || j == fine {
+                t0
+            } else {
+                newton_minimum(act, p, m, &c, t0)
+            };
+            let [v, d1, _] = gegenbauer_derivatives(m, degree, t);
+            let [g0, g1, _] = gap_derivatives(act, p, m, &c, t);
+            if t.abs() < 1.0 {
+                if (t - last_inner).abs() < 1e-9 || g0 > 1e-8 * scale {
+                    continue;
+                }
+                last_inner = t;
+                jac.push(free.iter().map(|&k| d1[k]).collect::<Vec<f64>>());
+                res.push(g1);
+            }
+            jac.push(free.iter().map(|&k| v[k]).collect::<Vec<f64>>());
+            res.push(g0);
+            // q = f on a whole interval (the power activation's Theorem 1 certificate):
+            // nothing to project onto.
+            if res.len() > 2 * (degree + 2) {
+                return None;
+            }
+        }
+        let norm = res.iter().map(|x: &f64| x.abs()).fold(0.0, f64::max);
+        if res.is_empty() || norm < 1e-17 * scale {
+            break;
+        }
+        // Minimum norm: dc = J^T (J J^T)^-1 r.
+        let jjt: Vec<Vec<f64>> = jac
+            .iter()
+            .map(|a| {
+                jac.iter()
+                    .map(|b| a.iter().zip(b).map(|(x, y)| x * y).sum())
+                    .collect()
+            })
+            .collect();
+        let y = levenberg_step(&jjt, &res)?;
+        for (i, &k) in free.iter().enumerate() {
+            c[k] += jac.iter().zip(&y).map(|(row, yi)| row[i] * yi).sum::<f64>();
+        }
+    }
+    for x in c.iter_mut().skip(1) {
+        *x = x.max(0.0);
+    }
+    c.iter().all(|x| x.is_finite()).then_some(c)
 }
 
 /// Polishes an `f64` LP solution on its active set: the coefficients `q_k > 0` (and `q_0`) and
