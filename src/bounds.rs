@@ -422,7 +422,10 @@ impl Bound for ConstructionBound {
                 let lam = c.first_order_scale(&st.model);
                 // No exact loss for the rectified activation with too many coupled features.
                 if st.model.act == Activation::Rect
-                    && !oracle_applies(&st.model, &c.witness(&st.model, st.n, st.m, &lam).w.gram())
+                    && !oracle_applies(
+                        &st.model,
+                        &c.witness(&st.model, st.n, st.m, &lam).exact_gram(),
+                    )
                 {
                     return None;
                 }
@@ -464,7 +467,7 @@ pub fn skipped_at_density(st: &Setting) -> Vec<String> {
         .flat_map(|&f| ConstructionBound(f).candidates(st))
         .filter_map(|c| {
             let lam = c.first_order_scale(&st.model);
-            let g = c.witness(&st.model, st.n, st.m, &lam).w.gram();
+            let g = c.witness(&st.model, st.n, st.m, &lam).exact_gram();
             crate::kernel::oracle::oracle_refusal(&st.model, &g)
                 .map(|why| format!("{}: {why}", c.name))
         })
@@ -903,7 +906,7 @@ pub fn crossover(st: &Setting, first: &[Entry]) -> Option<Crossover> {
     let w = best.value.witness.as_ref()?;
     let poly = match st.model.act {
         Activation::Power => power_loss_polynomial(&st.model, w),
-        Activation::Rect => oracle_polynomial(&st.model, &w.w.gram(), None, None),
+        Activation::Rect => oracle_polynomial(&st.model, &w.exact_gram(), None, None),
     };
     let located = poly.and_then(|poly| {
         // D(s) = (O(s) - U(s)) / s = ortho - U_1 - U_2 s - ...; D(0) > 0.

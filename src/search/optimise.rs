@@ -792,14 +792,29 @@ pub fn rigorous_value(model: &Model, weights: &Weights, s: &BigRational) -> Resu
             // The exact loss where the coupled groups are small, else the kernel's enclosure
             // (relative width 1e-5 if its cost budget allows).
             let width = BigRational::new(1.into(), 100_000.into());
-            let r = crate::evaluate::rigorous_value(
+            match crate::evaluate::rigorous_value(
                 model,
                 weights,
                 s,
                 &width,
                 crate::evaluate::EnclosureOptions::default().budget,
-            )?;
-            Ok((r.value, r.exact, r.enclosure))
+            ) {
+                Ok(r) => Ok((r.value, r.exact, r.enclosure)),
+                // Even K = 1 is over the budget (hundreds of coupled features): the enclosure
+                // at K = 0 (the empty support exact, the rest bounded), loose but rigorous,
+                // rather than no value after the search.
+                Err(Error::TooLarge(_)) => {
+                    let e = crate::kernel::enclosure::enclosure(
+                        model,
+                        weights,
+                        s,
+                        0,
+                        crate::kernel::oracle::ORACLE_MAX_N,
+                    )?;
+                    Ok((e.hi.clone(), false, Some((e.lo, e.hi))))
+                }
+                Err(e) => Err(e),
+            }
         }
     }
 }

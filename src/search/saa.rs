@@ -32,8 +32,14 @@ use rayon::prelude::*;
 /// Largest probability of the support sizes left out of the sample.
 pub const LEFT_OUT: f64 = 1e-12;
 
-/// Blocks of inputs evaluated in parallel (fixed, so results do not depend on the threads).
-const BLOCKS: usize = 16;
+/// Blocks of inputs evaluated in parallel (fixed by `n`, so results do not depend on the
+/// threads): 16, fewer for large `n`, where each block's dense `n x n` gradient would cost more
+/// than its inputs (at most `2^22` gradient entries in all, at least 2 blocks).
+fn blocks(n: usize) -> usize {
+    (BLOCK_ENTRIES / (n * n).max(1)).clamp(2, 16)
+}
+
+const BLOCK_ENTRIES: usize = 1 << 22;
 
 /// One sampled input: its weight `P_k / N_k` and its active features `(j, u_j)`.
 #[derive(Clone, Debug)]
@@ -208,7 +214,7 @@ impl Sample {
             *gbi += self.empty * 2.0 * imp(i) * sz * d;
         }
         // A fixed number of blocks summed in order: the value does not depend on the threads.
-        let per = self.points.len().div_ceil(BLOCKS).max(1);
+        let per = self.points.len().div_ceil(blocks(n)).max(1);
         let parts: Vec<(f64, Vec<f64>, Vec<f64>)> = self
             .points
             .par_chunks(per)
