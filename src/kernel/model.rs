@@ -458,14 +458,8 @@ impl Weights {
         g.map(|x| BigRational::new(x.clone(), e2.clone()))
     }
 
-    /// The Gram matrix in another number type (exact rationals through
-    /// [`Weights::exact_gram`], which is fraction-free).
-    pub fn gram<F: Scalar + 'static>(&self) -> Mat<F> {
-        let exact: &dyn std::any::Any = &std::marker::PhantomData::<F>;
-        if exact.is::<std::marker::PhantomData<BigRational>>() {
-            let g: Box<dyn std::any::Any> = Box::new(self.exact_gram());
-            return *g.downcast::<Mat<F>>().expect("F is BigRational");
-        }
+    /// The weights converted to another number type.
+    pub fn gram<F: Scalar>(&self) -> Mat<F> {
         self.w.map(F::from_rational).gram()
     }
 }
