@@ -33,6 +33,7 @@
 //! by the kernel.
 
 use crate::kernel::model::{Activation, Mat, Model, Values};
+use crate::search::saa::sigma_and_slope;
 use rayon::prelude::*;
 
 /// Couplings below this many grid steps shift the empty support's atom instead of spreading.
@@ -109,11 +110,7 @@ impl Quadrature {
 
     /// `sigma(t)` and `sigma'(t)`.
     fn sigma(&self, t: f64) -> (f64, f64) {
-        if t <= 0.0 {
-            return (0.0, 0.0);
-        }
-        let p = self.p as i32;
-        (t.powi(p), p as f64 * t.powi(p - 1))
+        sigma_and_slope(Activation::Rect, self.p, t)
     }
 
     /// `h1(z)`, `dh1/dz`, `dh1/dg` (module doc).
