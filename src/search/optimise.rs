@@ -963,22 +963,26 @@ pub fn optimise(problem: &Problem, opts: &Options) -> Result<Found> {
         });
     };
     let s = density.clone().expect("a sampled objective has a density");
-    // The polish: on the quadrature (coarse grid), else on a fresh sample four times larger.
-    let quad_at = |points: usize| Quad {
-        problem,
-        quad: Quadrature::new(&st.model, s.to_f64(), points),
+    // The objective of a later stage and its description: the quadrature on `points` grid
+    // points, else a fresh sample four times larger (seed `seed`).
+    let stage = |points: usize, seed: u64| -> (Box<dyn Smooth + '_>, String) {
+        if polish_on_quadrature {
+            let q = Quad {
+                problem,
+                quad: Quadrature::new(&st.model, s.to_f64(), points),
+            };
+            let what = format!("the {}", q.quad.describe());
+            (Box::new(q), what)
+        } else {
+            let sp = sampled(4 * opts.samples, seed).expect("a sampled objective");
+            let what = format!("{} inputs", sp.sample.points.len());
+            (Box::new(sp), what)
+        }
     };
-    let quad = polish_on_quadrature.then(|| quad_at(POLISH_POINTS));
-    let second = match quad {
-        Some(_) => None,
-        None => sampled(4 * opts.samples, opts.seed ^ 0x5eed_0001),
-    };
-    let polish_objective: &dyn Smooth = match (&quad, &second) {
-        (Some(q), _) => q,
-        (None, Some(sp)) => sp,
-        (None, None) => unreachable!("a sampled objective has a second sample"),
-    };
-    let polish_budget = if quad.is_some() {
+    // The polish: on the coarse quadrature, else on a second sample.
+    let (polish_objective, polished_on) = stage(POLISH_POINTS, opts.seed ^ 0x5eed_0001);
+    let polish_objective = polish_objective.as_ref();
+    let polish_budget = if polish_on_quadrature {
         Budget {
             max_iters: budget.max_iters.min(QUADRATURE_ITERS),
             ..budget
@@ -986,7 +990,7 @@ pub fn optimise(problem: &Problem, opts: &Options) -> Result<Found> {
     } else {
         stage_budget
     };
-    runs.truncate(if quad.is_some() {
+    runs.truncate(if polish_on_quadrature {
         POLISHED_QUADRATURE
     } else {
         POLISHED
@@ -1043,18 +1047,10 @@ pub fn optimise(problem: &Problem, opts: &Options) -> Result<Found> {
             .collect();
         polished.extend(tuned);
     }
-    // Choose by exact loss where every candidate has one, else by the quadrature, else on a
+    // Choose by exact loss where every candidate has one, else on the fine quadrature, else on a
     // third sample.
-    let fine = polish_on_quadrature.then(|| quad_at(opts.quadrature_points));
-    let third = match quad {
-        Some(_) => None,
-        None => sampled(4 * opts.samples, opts.seed ^ 0x5eed_0002),
-    };
-    let chooser: &dyn Smooth = match (&fine, &third) {
-        (Some(q), _) => q,
-        (None, Some(sp)) => sp,
-        (None, None) => unreachable!("a sampled objective has a third sample"),
-    };
+    let (chooser, chosen_on) = stage(opts.quadrature_points, opts.seed ^ 0x5eed_0002);
+    let chooser = chooser.as_ref();
     type Scored = (String, Vec<f64>, Weights, Option<BigRational>, f64);
     let mut scored: Vec<Scored> = polished
         .into_par_iter()
@@ -1088,7 +1084,7 @@ pub fn optimise(problem: &Problem, opts: &Options) -> Result<Found> {
         None => rigorous_value(&st.model, &weights, &s)?,
     };
     let objective = match opts.method {
-        Method::Lbfgs if quad.is_some() => {
+        Method::Lbfgs if polish_on_quadrature => {
             "loss (sample average, stratified by support size, then the quadrature; L-BFGS)"
         }
         Method::Lbfgs => "loss (sample average, stratified by support size; L-BFGS, polished)",
@@ -1100,23 +1096,11 @@ pub fn optimise(problem: &Problem, opts: &Options) -> Result<Found> {
         exact: is_exact,
         enclosure,
         estimate: Some(estimate),
-        sampling: Some(match (&quad, &second, &third) {
-            (Some(q), _, _) => format!(
-                "{}; polished on the {}; chosen on the {}; estimated on {}",
-                first.sample.describe(),
-                q.quad.describe(),
-                fine.as_ref().map_or(String::new(), |f| f.quad.describe()),
-                fourth.sample.points.len()
-            ),
-            (None, Some(second), Some(third)) => format!(
-                "{}; polished on {}; chosen on {}; estimated on {}",
-                first.sample.describe(),
-                second.sample.points.len(),
-                third.sample.points.len(),
-                fourth.sample.points.len()
-            ),
-            _ => unreachable!("a sampled objective has its samples"),
-        }),
+        sampling: Some(format!(
+            "{}; polished on {polished_on}; chosen on {chosen_on}; estimated on {}",
+            first.sample.describe(),
+            fourth.sample.points.len()
+        )),
         start,
         objective: objective.into(),
         stopped,
