@@ -846,11 +846,14 @@ pub const DEFAULT_SAMPLES: usize = 4096;
 
 /// Minimises the problem from all starts in parallel and returns the best, with a rigorous value.
 ///
-/// At a density with the rectified activation (and for Adam's baseline) the objective is the
-/// stratified sample average of [`crate::search::saa`] on `opts.samples` inputs (seed
-/// `opts.seed`); the four best runs are polished on a fresh sample four times larger, and the
-/// winner is chosen by its exact loss where every candidate has one, else by a third
-/// independent sample, whose estimate (with its standard error) is reported.
+/// At a density with the rectified activation (and for Adam's baseline) the first objective is
+/// the stratified sample average of [`crate::search::saa`] on `opts.samples` inputs (seed
+/// `opts.seed`). With uniform values and `n <= QUADRATURE_MAX_N` it is a screen
+/// ([`SCREEN_ITERS`]); the [`POLISHED_QUADRATURE`] best are polished on the quadrature of
+/// [`crate::search::quadrature`] ([`POLISH_POINTS`]) and the winner is chosen by its exact loss
+/// where every candidate has one, else on the quadrature at `opts.quadrature_points`. Otherwise
+/// the [`POLISHED`] best are polished on a fresh sample four times larger and chosen on a third.
+/// The estimate reported (with its standard error) is on a fourth, independent sample.
 pub fn optimise(problem: &Problem, opts: &Options) -> Result<Found> {
     let st = problem.setting;
     if problem.bias && problem.objective == Objective::FirstOrder {
