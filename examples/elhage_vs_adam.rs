@@ -14,6 +14,8 @@
 //!
 //! Run: `cargo run --release --example elhage_vs_adam [-- --quick | --large]` (about 15 minutes
 //! on 2 cores; `--quick` runs `n = 5` only, `--large` `n = 20` only). Prints a Markdown table and a summary line.
+//! `--adam-cache FILE` keeps Adam's runs (its final parameters, exactly, and its time) in `FILE`
+//! and reuses them, so that a change to superbound is measured against the same Adam run.
 
 use num_rational::BigRational;
 use std::time::Instant;
@@ -39,6 +41,8 @@ fn main() {
         "| n | m | bias | importance | S | Adam loss | superbound loss | judged by | Adam s | superbound s (search + value) | time ratio (search; all) |"
     );
     println!("|---|---|---|---|---|---|---|---|---|---|---|");
+    let cache_path = option("--adam-cache");
+    let mut cache = load_cache(&cache_path);
     let (mut wins, mut total, mut ratios) = (0, 0, Vec::new());
     let mut search_ratios = Vec::new();
     for &(n, m) in sizes {
@@ -61,9 +65,18 @@ fn main() {
                         seed: 1,
                         ..Default::default()
                     };
-                    let t = Instant::now();
-                    let (xa, _) = adam(&problem, xavier_start(&problem, 1, 0), &opts, 7);
-                    let adam_time = t.elapsed().as_secs_f64();
+                    let key = format!("{n} {m} {bias} {geometric} {sp}");
+                    let (xa, adam_time) = match cache.get(&key) {
+                        Some(hit) => hit.clone(),
+                        None => {
+                            let t = Instant::now();
+                            let (xa, _) = adam(&problem, xavier_start(&problem, 1, 0), &opts, 7);
+                            let run = (xa, t.elapsed().as_secs_f64());
+                            cache.insert(key, run.clone());
+                            save_cache(&cache_path, &cache);
+                            run
+                        }
+                    };
                     // superbound, defaults.
                     let t = Instant::now();
                     let found = optimise(&problem, &Options::default()).unwrap();
@@ -154,4 +167,47 @@ fn judge(
         b.mean,
         format!("sample 2^18 (se {:.1e})", a.std_error.max(b.std_error)),
     )
+}
+
+/// The value of `--name VALUE`, if given.
+fn option(name: &str) -> Option<String> {
+    let args: Vec<String> = std::env::args().collect();
+    args.iter()
+        .position(|a| a == name)
+        .and_then(|i| args.get(i + 1).cloned())
+}
+
+type Cache = std::collections::BTreeMap<String, (Vec<f64>, f64)>;
+
+/// Adam's cached runs: one line per point, `key|seconds|x_1 x_2 ...` (shortest round-trip
+/// decimals, so the parameters are read back exactly).
+fn load_cache(path: &Option<String>) -> Cache {
+    let Some(text) = path.as_ref().and_then(|p| std::fs::read_to_string(p).ok()) else {
+        return Cache::new();
+    };
+    text.lines()
+        .filter_map(|line| {
+            let mut parts = line.split('|');
+            let key = parts.next()?.to_string();
+            let secs = parts.next()?.parse().ok()?;
+            let x = parts
+                .next()?
+                .split_whitespace()
+                .map(|v| v.parse().ok())
+                .collect::<Option<Vec<f64>>>()?;
+            Some((key, (x, secs)))
+        })
+        .collect()
+}
+
+fn save_cache(path: &Option<String>, cache: &Cache) {
+    let Some(path) = path else { return };
+    let text: String = cache
+        .iter()
+        .map(|(k, (x, secs))| {
+            let xs: Vec<String> = x.iter().map(|v| format!("{v:?}")).collect();
+            format!("{k}|{secs}|{}\n", xs.join(" "))
+        })
+        .collect();
+    std::fs::write(path, text).expect("writing the Adam cache");
 }

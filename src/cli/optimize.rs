@@ -51,7 +51,7 @@ pub struct OptimizeArgs {
 }
 
 pub fn optimize_command(args: &OptimizeArgs) -> Result<String> {
-    use crate::search::optimise::{Objective, Options, Problem, optimise, rigorous_value};
+    use crate::search::optimise::{Objective, Options, Problem, optimise};
     let model = args.model.model()?;
     let st = Setting::new(model, args.size.n, args.size.m)?;
     let objective = match (&args.density, &args.sparsity, args.first_order) {
@@ -144,20 +144,14 @@ pub fn optimize_command(args: &OptimizeArgs) -> Result<String> {
         samples: args.samples,
         ..Default::default()
     };
-    let mut found = optimise(&problem, &opts)?;
-    if let Some(imp) = &importance {
-        // The search used f64 weights; the exact value is for the exact importance given.
-        found.weights.importance = Some(imp.clone());
-        match &objective {
-            Objective::FirstOrder => {
-                found.value = crate::kernel::loss::first_order_exact(&model, &found.weights)
-            }
-            Objective::Density(s) => {
-                (found.value, found.exact, found.enclosure) =
-                    rigorous_value(&model, &found.weights, s)?
-            }
-        }
-    }
+    // The value is computed once, for the exact importance given (the search uses its f64).
+    let found = optimise(
+        &problem,
+        &Options {
+            exact_importance: importance.clone(),
+            ..opts
+        },
+    )?;
     // The best lower bound whose scope covers this question (bias, importance): the result
     // is compared with nothing else.
     let query = crate::bounds::Query {

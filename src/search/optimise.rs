@@ -522,6 +522,9 @@ pub struct Options {
     pub samples: usize,
     /// Grid points per row of the quadrature objective ([`crate::search::quadrature`]).
     pub quadrature_points: usize,
+    /// The importance weights, exactly, that the returned value is for (the search uses the
+    /// problem's `f64` weights); `None`: those `f64` weights, each read as the rational it is.
+    pub exact_importance: Option<Vec<BigRational>>,
 }
 
 impl Default for Options {
@@ -538,6 +541,7 @@ impl Default for Options {
             budget: Budget::default(),
             samples: DEFAULT_SAMPLES,
             quadrature_points: crate::search::quadrature::DEFAULT_POINTS,
+            exact_importance: None,
         }
     }
 }
@@ -753,8 +757,13 @@ fn starts(problem: &Problem, opts: &Options) -> Vec<(String, Vec<f64>)> {
     out
 }
 
-/// The exact weights of an `f64` parameter vector (every finite `f64` is a rational).
-fn exact_weights(problem: &Problem, x: &[f64]) -> Result<Weights> {
+/// The exact weights of an `f64` parameter vector (every finite `f64` is a rational), with the
+/// exact importance `exact_importance` where given.
+fn exact_weights(
+    problem: &Problem,
+    x: &[f64],
+    exact_importance: Option<&[BigRational]>,
+) -> Result<Weights> {
     let (w, b) = problem.unpack(x);
     let exact = |x: &f64| {
         x.to_rational()
@@ -769,11 +778,14 @@ fn exact_weights(problem: &Problem, x: &[f64]) -> Result<Weights> {
         bias: b
             .map(|b| b.iter().map(exact).collect::<Result<Vec<_>>>())
             .transpose()?,
-        importance: problem
-            .importance
-            .as_ref()
-            .map(|v| v.iter().map(exact).collect::<Result<Vec<_>>>())
-            .transpose()?,
+        importance: match exact_importance {
+            Some(v) => Some(v.to_vec()),
+            None => problem
+                .importance
+                .as_ref()
+                .map(|v| v.iter().map(exact).collect::<Result<Vec<_>>>())
+                .transpose()?,
+        },
     })
 }
 
@@ -822,6 +834,11 @@ pub fn rigorous_value(model: &Model, weights: &Weights, s: &BigRational) -> Resu
 /// L-BFGS iterations of the polish on the quadrature objective.
 pub const QUADRATURE_ITERS: u64 = 100;
 
+/// Objective evaluations of the polish on the quadrature. Most of the descent comes in the
+/// first hundred; after it the line search spends five to fifteen evaluations per iteration
+/// for gains near the quadrature's own error (measured at `n = 20`, `m = 5`).
+pub const QUADRATURE_EVALS: u64 = 150;
+
 /// Largest `n` polished on the quadrature (its cost per evaluation is `O(n^2 M)`).
 pub const QUADRATURE_MAX_N: usize = 100;
 
@@ -833,6 +850,16 @@ pub const POLISHED_QUADRATURE: usize = 8;
 
 /// L-BFGS iterations of the first stage when the quadrature polishes after it (a screen).
 pub const SCREEN_ITERS: u64 = 100;
+
+/// Objective evaluations of the screen: at `s = 1` its line searches took ten evaluations per
+/// iteration, a thousand per start, for no better ranking.
+pub const SCREEN_EVALS: u64 = 200;
+
+/// Densities from which the screen runs on the quadrature.
+pub const DENSE_SCREEN: f64 = 0.5;
+
+/// Grid points per row of the quadrature of the screen at dense `s`.
+pub const SCREEN_POINTS: usize = 128;
 
 /// Grid points per row of the quadrature while polishing (the choice uses
 /// [`Options::quadrature_points`]).
@@ -849,8 +876,10 @@ pub const DEFAULT_SAMPLES: usize = 4096;
 /// At a density with the rectified activation (and for Adam's baseline) the first objective is
 /// the stratified sample average of [`crate::search::saa`] on `opts.samples` inputs (seed
 /// `opts.seed`). With uniform values and `n <= QUADRATURE_MAX_N` it is a screen
-/// ([`SCREEN_ITERS`]); the [`POLISHED_QUADRATURE`] best are polished on the quadrature of
-/// [`crate::search::quadrature`] ([`POLISH_POINTS`]) and the winner is chosen by its exact loss
+/// ([`SCREEN_ITERS`], [`SCREEN_EVALS`]; from density [`DENSE_SCREEN`] on the quadrature at
+/// [`SCREEN_POINTS`] instead); the [`POLISHED_QUADRATURE`] best are polished on the quadrature of
+/// [`crate::search::quadrature`] ([`POLISH_POINTS`], [`QUADRATURE_EVALS`]), the constructions'
+/// scales are tuned (Brent's method) and the winner is chosen by its exact loss
 /// where every candidate has one, else on the quadrature at `opts.quadrature_points`. Otherwise
 /// the [`POLISHED`] best are polished on a fresh sample four times larger and chosen on a third.
 /// The estimate reported (with its standard error) is on a fourth, independent sample.
@@ -895,20 +924,37 @@ pub fn optimise(problem: &Problem, opts: &Options) -> Result<Found> {
     // On a sample, precision far below the sampling error is wasted: fewer iterations per
     // stage (the ReLU's kinks keep L-BFGS's tolerances from triggering early).
     let stage_budget = if first.is_some() {
-        Budget {
-            max_iters: budget.max_iters.min(if polish_on_quadrature {
-                SCREEN_ITERS
-            } else {
-                SAMPLED_ITERS
-            }),
-            ..budget
+        if polish_on_quadrature {
+            Budget {
+                max_iters: budget.max_iters.min(SCREEN_ITERS),
+                max_evals: budget.max_evals.min(SCREEN_EVALS),
+                ..budget
+            }
+        } else {
+            Budget {
+                max_iters: budget.max_iters.min(SAMPLED_ITERS),
+                ..budget
+            }
         }
     } else {
         budget
     };
-    let objective: &dyn Smooth = match &first {
-        Some(sp) => sp,
-        None => problem,
+    // The screen: on the coarse quadrature at dense `s` where it polishes (there a sampled
+    // input has many active features: 3.5x cheaper than the sample at `n = 20`, `s = 1`), else
+    // on the first sample (at sparser `s` its line searches took fewer evaluations).
+    let dense = density.as_ref().is_some_and(|s| s.to_f64() >= DENSE_SCREEN);
+    let screen = (polish_on_quadrature && dense).then(|| Quad {
+        problem,
+        quad: Quadrature::new(
+            &st.model,
+            density.as_ref().map_or(0.0, |s| s.to_f64()),
+            SCREEN_POINTS,
+        ),
+    });
+    let objective: &dyn Smooth = match (&screen, &first) {
+        (Some(q), _) => q,
+        (None, Some(sp)) => sp,
+        (None, None) => problem,
     };
     let starts_named = starts.clone();
     let runs: Vec<(String, Vec<f64>, f64, Stop)> = starts
@@ -943,7 +989,7 @@ pub fn optimise(problem: &Problem, opts: &Options) -> Result<Found> {
     let Some(first) = first else {
         // Exact expectations: the best run, evaluated exactly.
         let (start, x, _) = runs.swap_remove(0);
-        let weights = exact_weights(problem, &x)?;
+        let weights = exact_weights(problem, &x, opts.exact_importance.as_deref())?;
         let searched = clock.elapsed().as_secs_f64();
         let ((value, exact, enclosure), objective) = match &density {
             None => (
@@ -988,6 +1034,7 @@ pub fn optimise(problem: &Problem, opts: &Options) -> Result<Found> {
     let polish_budget = if polish_on_quadrature {
         Budget {
             max_iters: budget.max_iters.min(QUADRATURE_ITERS),
+            max_evals: budget.max_evals.min(QUADRATURE_EVALS),
             ..budget
         }
     } else {
@@ -1037,14 +1084,15 @@ pub fn optimise(problem: &Problem, opts: &Options) -> Result<Found> {
                         polish_objective.value_and_grad(&xc).0
                     }
                 };
-                // To 1e-9 of the interval where the exact support sum scores it (cheap, and a
-                // construction's own bound is met to 1e-9), else to 1e-5 (loss to ~1e-10).
+                // Brent's method: to 1e-9 in the scale where the exact support sum scores it
+                // (a construction's own bound, tuned to about 1e-7, is then met), else to 1e-6
+                // (the loss to about 1e-12, below the quadrature's error).
                 let exact_route = {
                     let (w, _) = problem.unpack(&x);
                     crate::kernel::oracle::oracle_applies(&st.model, &w.gram())
                 };
-                let iters = if exact_route { 40 } else { 24 };
-                let c = crate::search::golden_section(value, 0.05, 1.5, iters);
+                let xtol = if exact_route { 1e-9 } else { 1e-6 };
+                let c = crate::search::brent_min(value, 0.05, 1.5, xtol, 60);
                 (format!("{name} (scaled)"), scaled(c))
             })
             .collect();
@@ -1058,7 +1106,7 @@ pub fn optimise(problem: &Problem, opts: &Options) -> Result<Found> {
     let mut scored: Vec<Scored> = polished
         .into_par_iter()
         .map(|(name, x)| {
-            let weights = exact_weights(problem, &x)?;
+            let weights = exact_weights(problem, &x, opts.exact_importance.as_deref())?;
             let exact = exact_loss(&st.model, &weights, &s);
             let est = chooser.value_and_grad(&x).0;
             Ok((name, x, weights, exact, est))
@@ -1087,6 +1135,7 @@ pub fn optimise(problem: &Problem, opts: &Options) -> Result<Found> {
         None => rigorous_value(&st.model, &weights, &s)?,
     };
     let objective = match opts.method {
+        Method::Lbfgs if screen.is_some() => "loss (the quadrature, coarse then finer; L-BFGS)",
         Method::Lbfgs if polish_on_quadrature => {
             "loss (sample average, stratified by support size, then the quadrature; L-BFGS)"
         }
@@ -1101,7 +1150,10 @@ pub fn optimise(problem: &Problem, opts: &Options) -> Result<Found> {
         estimate: Some(estimate),
         sampling: Some(format!(
             "{}; polished on {polished_on}; chosen on {chosen_on}; estimated on {}",
-            first.sample.describe(),
+            match &screen {
+                Some(q) => format!("screened on the {}", q.quad.describe()),
+                None => first.sample.describe(),
+            },
             fourth.sample.points.len()
         )),
         start,
