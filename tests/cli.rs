@@ -152,8 +152,8 @@ fn bad_inputs_are_refused_cleanly() {
         Some("{\"W\": [[1]], \"importance\": [-1]}"),
         "negative",
     );
-    let wide = format!("{{\"W\": [[{}]]}}", vec!["1"; 600].join(","));
-    refused(&base, Some(&wide), "at most 512");
+    let wide = format!("{{\"W\": [[{}]]}}", vec!["1"; 1001].join(","));
+    refused(&base, Some(&wide), "at most 1000");
     let ok = Some(EXAMPLE);
     for density in ["0", "-1/2", "3/2", "1.0001", "abc", "1/0"] {
         refused(
@@ -410,7 +410,7 @@ fn bounds_refuses_bad_arguments() {
             "bounds", "--act", "power", "--p", "2", "--n", "9999", "--m", "2",
         ],
         None,
-        "at most 512",
+        "at most 1000",
     );
 }
 

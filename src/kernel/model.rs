@@ -14,7 +14,7 @@ use std::str::FromStr;
 /// Largest exponent `p` accepted (numbers grow like `|G|^{2p}`; past this nothing is gained).
 pub const MAX_P: u32 = 16;
 /// Largest number of features or hidden dimensions for the exact engines.
-pub const MAX_DIM: usize = 512;
+pub const MAX_DIM: usize = 1000;
 /// Largest integer parameter of a `beta:A,B` value distribution.
 pub const MAX_BETA: u32 = 64;
 

@@ -34,12 +34,12 @@ pub const LEFT_OUT: f64 = 1e-12;
 
 /// Blocks of inputs evaluated in parallel (fixed by `n`, so results do not depend on the
 /// threads): 16, fewer for large `n`, where each block's dense `n x n` gradient would cost more
-/// than its inputs (at most `2^22` gradient entries in all, at least 2 blocks).
+/// than its inputs (at most `2^21` gradient entries in all, at least 2 blocks).
 fn blocks(n: usize) -> usize {
     (BLOCK_ENTRIES / (n * n).max(1)).clamp(2, 16)
 }
 
-const BLOCK_ENTRIES: usize = 1 << 22;
+const BLOCK_ENTRIES: usize = 1 << 21;
 
 /// One sampled input: its weight `P_k / N_k` and its active features `(j, u_j)`.
 #[derive(Clone, Debug)]
@@ -220,30 +220,40 @@ impl Sample {
             .par_chunks(per)
             .map(|chunk| {
                 let mut v = 0.0;
-                let mut gamma = vec![0.0; n * n];
+                // Gamma transposed (entry (j, i) holds Gamma_ij): the rows i of one input are
+                // visited in order, so its writes are contiguous.
+                let mut gamma_t = vec![0.0; n * n];
                 let mut gb = vec![0.0; n];
-                let mut x = vec![0.0; n];
+                let (mut x, mut z) = (vec![0.0; n], vec![0.0; n]);
                 for pt in chunk {
                     v += pt.weight
-                        * input_loss(model, g, bias, importance, pt, &mut x, |i, delta| {
-                            // delta = dl/dz_i; dz_i/dG_ij = u_j, dz_i/db_i = 1
-                            let delta = pt.weight * delta;
-                            gb[i] += delta;
-                            let out = &mut gamma[i * n..(i + 1) * n];
-                            for &(j, u) in &pt.active {
-                                out[j] += delta * u;
-                            }
-                        });
+                        * input_loss(
+                            model,
+                            g,
+                            bias,
+                            importance,
+                            pt,
+                            (&mut x, &mut z),
+                            |i, delta| {
+                                // delta = dl/dz_i; dz_i/dG_ij = u_j, dz_i/db_i = 1
+                                let delta = pt.weight * delta;
+                                gb[i] += delta;
+                                for &(j, u) in &pt.active {
+                                    gamma_t[j * n + i] += delta * u;
+                                }
+                            },
+                        );
                 }
-                (v, gamma, gb)
+                (v, gamma_t, gb)
             })
             .collect();
-        let mut gamma = vec![0.0; n * n];
+        let mut gamma_t = vec![0.0; n * n];
         for (v, ga, gbp) in parts {
             value += v;
-            gamma.iter_mut().zip(&ga).for_each(|(x, y)| *x += y);
+            gamma_t.iter_mut().zip(&ga).for_each(|(x, y)| *x += y);
             gb.iter_mut().zip(&gbp).for_each(|(x, y)| *x += y);
         }
+        let gamma = (0..n * n).map(|t| gamma_t[(t % n) * n + t / n]).collect();
         (value, gamma, gb)
     }
 }
@@ -253,31 +263,37 @@ pub fn sigma_and_slope(act: Activation, p: u32, t: f64) -> (f64, f64) {
     if act == Activation::Rect && t <= 0.0 {
         return (0.0, 0.0);
     }
-    let p = p as i32;
-    (t.powi(p), p as f64 * t.powi(p - 1))
+    // p = 1 and 2 without `powi` (a library call, the inner loop's main cost at large n).
+    match p {
+        1 => (t, 1.0),
+        2 => (t * t, 2.0 * t),
+        _ => (t.powi(p as i32), p as f64 * t.powi(p as i32 - 1)),
+    }
 }
 
 /// The loss `l(x) = sum_i I_i (x_i - sigma(z_i))^2`, `z = b + G_{:,A} u_A`, of one input with
-/// support `A`, in `O(n |A|)`; `on_row(i, dl/dz_i)` is called for every row with a nonzero
-/// derivative. `x` is scratch of length `n`, all zero on entry and on return.
+/// support `A`, in `O(n |A|)` (`G` is symmetric: `z` is summed from the rows `G_{j,:}`,
+/// contiguously); `on_row(i, dl/dz_i)` is called for every row with a nonzero derivative, in
+/// increasing `i`. `(x, z)` is scratch of length `n`; `x` is all zero on entry and on return.
 fn input_loss(
     model: &Model,
     g: &Mat<f64>,
     bias: Option<&[f64]>,
     importance: Option<&[f64]>,
     pt: &Point,
-    x: &mut [f64],
+    (x, zs): (&mut [f64], &mut [f64]),
     mut on_row: impl FnMut(usize, f64),
 ) -> f64 {
+    match bias {
+        Some(b) => zs.copy_from_slice(b),
+        None => zs.iter_mut().for_each(|z| *z = 0.0),
+    }
     for &(j, u) in &pt.active {
         x[j] = u;
+        zs.iter_mut().zip(g.row(j)).for_each(|(z, gj)| *z += gj * u);
     }
     let mut total = 0.0;
-    for (i, row) in (0..g.rows).map(|i| (i, g.row(i))) {
-        let mut z = bias.map_or(0.0, |b| b[i]);
-        for &(j, u) in &pt.active {
-            z += row[j] * u;
-        }
+    for (i, &z) in zs.iter().enumerate() {
         let (sz, d) = sigma_and_slope(model.act, model.p, z);
         let err = x[i] - sz;
         if err == 0.0 {
@@ -313,8 +329,8 @@ impl Sample {
             .points
             .par_iter()
             .map_init(
-                || vec![0.0; n],
-                |x, pt| input_loss(model, g, bias, importance, pt, x, |_, _| {}),
+                || (vec![0.0; n], vec![0.0; n]),
+                |(x, z), pt| input_loss(model, g, bias, importance, pt, (x, z), |_, _| {}),
             )
             .collect();
         let mut mean = (0..n)
