@@ -461,3 +461,61 @@ fn ratio_with_optimiser_falls_toward_one() {
         );
     }
 }
+
+/// The search's `f64` Gram (row by row, plain products) is exactly symmetric and within
+/// rounding of the exact `W^T W` (computed in rationals by the kernel), at `n = 1000`.
+#[test]
+fn f64_gram_is_symmetric_and_accurate_at_n_1000() {
+    use rand::{Rng, SeedableRng};
+    use superbound::kernel::model::Mat;
+    use superbound::search::optimise::gram_f64;
+    let (m, n) = (3, 1000);
+    let mut rng = rand_chacha::ChaCha8Rng::seed_from_u64(5);
+    let w = Mat {
+        rows: m,
+        cols: n,
+        data: (0..m * n)
+            .map(|t| {
+                if t % 7 == 0 {
+                    0.0
+                } else {
+                    rng.random_range(-1.0..1.0)
+                }
+            })
+            .collect(),
+    };
+    let g = gram_f64(&w);
+    let exact = w.map(|v| v.to_rational().unwrap());
+    let mut worst = 0.0f64;
+    for i in (0..n).step_by(37) {
+        for j in 0..n {
+            assert_eq!(*g.get(i, j), *g.get(j, i), "not symmetric at ({i}, {j})");
+            let e: BigRational = (0..m)
+                .map(|k| exact.get(k, i) * exact.get(k, j))
+                .fold(BigRational::from_integer(0.into()), |a, b| a + b);
+            worst = worst.max((*g.get(i, j) - e.to_f64()).abs());
+        }
+    }
+    // Three products of magnitude below 1: the error is a few units in the last place.
+    assert!(worst < 1e-15, "largest error {worst:e}");
+}
+
+/// Brent's method (the constructions' scale tuning) meets a smooth minimum to its tolerance,
+/// and a kinked one (`|x - 0.7|`) too; an objective that is `NaN` on part of the interval is
+/// read as `+inf` there.
+#[test]
+fn brent_min_finds_minima() {
+    use superbound::search::brent_min;
+    let x = brent_min(|x| (x - 0.3).powi(2) + 1.0, 0.05, 1.5, 1e-9, 100);
+    assert!((x - 0.3).abs() < 1e-8, "{x}");
+    let x = brent_min(|x| (x - 0.7).abs(), 0.05, 1.5, 1e-9, 200);
+    assert!((x - 0.7).abs() < 1e-7, "{x}");
+    let x = brent_min(
+        |x| if x < 0.5 { f64::NAN } else { (x - 0.9).powi(2) },
+        0.05,
+        1.5,
+        1e-9,
+        200,
+    );
+    assert!((x - 0.9).abs() < 1e-7, "{x}");
+}
