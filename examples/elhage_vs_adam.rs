@@ -43,9 +43,9 @@ fn main() {
     println!("|---|---|---|---|---|---|---|---|---|---|---|");
     let cache_path = option("--adam-cache");
     let mut cache = load_cache(&cache_path);
-    let (mut wins, mut total, mut ratios) = (0, 0, Vec::new());
-    let mut search_ratios = Vec::new();
     for &(n, m) in sizes {
+        let (mut wins, mut total, mut ratios) = (0, 0, Vec::new());
+        let mut search_ratios = Vec::new();
         for bias in [false, true] {
             for geometric in [false, true] {
                 for sp in sparsities {
@@ -110,9 +110,14 @@ fn main() {
                 }
             }
         }
+        summary(n, wins, total, ratios, search_ratios);
     }
+}
+
+/// The summary line of one size: points won, and the spread of the time ratios.
+fn summary(n: usize, wins: usize, total: usize, mut ratios: Vec<f64>, mut search: Vec<f64>) {
     ratios.sort_by(f64::total_cmp);
-    search_ratios.sort_by(f64::total_cmp);
+    search.sort_by(f64::total_cmp);
     let spread = |r: &[f64]| {
         format!(
             "min {:.1}x, median {:.1}x, max {:.1}x",
@@ -122,8 +127,8 @@ fn main() {
         )
     };
     println!(
-        "\nsuperbound equal or lower at {wins} of {total} points; time ratio Adam/superbound: search {}; with the rigorous value {}",
-        spread(&search_ratios),
+        "\n`n = {n}`: superbound equal or lower at {wins} of {total} points; time ratio Adam/superbound: search {}; with the rigorous value {}\n",
+        spread(&search),
         spread(&ratios)
     );
 }
