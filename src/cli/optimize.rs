@@ -23,7 +23,7 @@ pub struct OptimizeArgs {
     /// Seed: restart k uses the stream k of ChaCha8 seeded with it.
     #[arg(long, default_value_t = 0)]
     seed: u64,
-    /// Train a bias b (power activation at a density; with --method adam, either activation).
+    /// Train a bias b (at a density or sparsity, either activation and method).
     #[arg(long)]
     bias: bool,
     /// lbfgs: exact expectations; adam: the literature's baseline (sampled batches of 1024,
