@@ -1629,3 +1629,63 @@ fn plot_gram_and_dimensionality() {
         );
     }
 }
+
+/// `optimize --importance` with weights that are not dyadic (1/3, 7/10): the search runs on their
+/// `f64` values, but the value reported, and the importance saved with `W`, are for the exact
+/// weights given; `loss` on the saved file recomputes the same exact value.
+#[test]
+fn optimize_value_is_for_the_exact_importance() {
+    let save = std::env::temp_dir().join(format!("superbound-imp-{}.json", std::process::id()));
+    let out = bin()
+        .args([
+            "optimize",
+            "--act",
+            "rect",
+            "--p",
+            "1",
+            "--n",
+            "3",
+            "--m",
+            "2",
+            "--density",
+            "1/2",
+        ])
+        .args(["--bias", "--importance", "1/3,1,7/10", "--restarts", "2"])
+        .args(["--json", "--save"])
+        .arg(&save)
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let v: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(v["exact"], true);
+    let saved: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(&save).unwrap()).unwrap();
+    assert_eq!(saved["importance"], serde_json::json!(["1/3", "1", "7/10"]));
+    let out = bin()
+        .args([
+            "loss",
+            "--act",
+            "rect",
+            "--p",
+            "1",
+            "--density",
+            "1/2",
+            "--json",
+            "--weights",
+        ])
+        .arg(&save)
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let l: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(l["loss"], v["value"]);
+    let _ = std::fs::remove_file(save);
+}
