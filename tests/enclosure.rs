@@ -135,6 +135,50 @@ proptest! {
         prop_assert_eq!(&small.lo, &exact);
         prop_assert_eq!(&small.hi, &exact);
     }
+
+    /// The support limits `enclosure_to_width` skips (its tail bounds show they cannot narrow
+    /// the enclosure) lose nothing: with a target of 0, and a budget that stops at `K = 2` or
+    /// `K = n`, its result is at least as narrow as the enclosure computed directly at every `K`
+    /// the budget allows (components over 2 features truncated), and contains the exact loss.
+    #[test]
+    fn skipped_support_limits_lose_nothing(w in weights(7), p in 1u32..=2, vals in values(), a in act(), s in density(), whole in any::<bool>()) {
+        let model = Model::new(a, p, vals).unwrap();
+        let exact = oracle_loss(&model, &w.w.gram(), w.bias.as_deref(), w.importance.as_deref(), &s).unwrap();
+        let budget = enclosure(&model, &w, &s, if whole { w.n() } else { 2 }, 2).unwrap().cost;
+        let best = enclosure_to_width(&model, &w, &s, &q(0, 1), budget, 2).unwrap();
+        prop_assert!(best.lo <= exact && exact <= best.hi);
+        for k in 1..=w.n() {
+            let e = enclosure(&model, &w, &s, k, 2).unwrap();
+            if e.cost <= budget {
+                prop_assert!(best.relative_width() <= e.relative_width(), "K = {}: {} wider than {}", k, best.relative_width(), e.relative_width());
+            }
+        }
+    }
+}
+
+/// At `s = 1` every input has all 20 features active, so no support limit below 20 narrows the
+/// enclosure of `dense_20` (its `[lo, hi]` is that of `K = 1`, width 1): the tail bounds show it
+/// and no support sum beyond `K = 1` is computed (before: `K = 6`, about 10 seconds).
+#[test]
+fn at_full_density_no_support_limit_is_tried_in_vain() {
+    let model = Model::new(Activation::Rect, 1, Values::Uniform).unwrap();
+    let w = dense_20();
+    let one = q(1, 1);
+    let start = std::time::Instant::now();
+    let e = enclosure_to_width(
+        &model,
+        &w,
+        &one,
+        &q(1, 100_000),
+        ENCLOSURE_BUDGET,
+        ORACLE_MAX_N,
+    )
+    .unwrap();
+    let secs = start.elapsed().as_secs_f64();
+    let k1 = enclosure(&model, &w, &one, 1, ORACLE_MAX_N).unwrap();
+    assert_eq!((e.k, &e.lo, &e.hi), (1, &k1.lo, &k1.hi));
+    assert!(e.lo.is_zero() && e.relative_width() == one);
+    assert!(secs < 3.0, "{secs} s");
 }
 
 /// n = 1, rect p = 1, G = 1, b = -1/2, uniform values, by hand:
@@ -311,4 +355,22 @@ fn rigorous_values() {
     let (lo, hi) = r.enclosure.unwrap();
     assert_eq!(r.value, hi);
     assert!((&hi - &lo) / &hi <= width && r.k == 4, "K = {}", r.k);
+}
+
+/// Regression (found by `skipped_support_limits_lose_nothing`): with point-mass values the
+/// estimated cost turned negative beyond `K = 4` (its growth factor `1 + K (d1 - 2) / 4` with
+/// `d1 = 1`), so any budget passed it. It is positive and grows with `K`.
+#[test]
+fn point_mass_costs_stay_positive() {
+    use superbound::kernel::enclosure::enclosure_cost;
+    let model = Model::new(Activation::Rect, 1, Values::One).unwrap();
+    let w = Weights::new(Mat {
+        rows: 2,
+        cols: 9,
+        data: (0..18).map(|t| q(1 + (t % 5), 7)).collect(),
+    });
+    let costs: Vec<f64> = (0..=9).map(|k| enclosure_cost(&model, &w, k, 0)).collect();
+    assert!(costs[0] > 0.0, "{costs:?}");
+    assert!(costs.windows(2).all(|c| c[1] >= c[0]), "{costs:?}");
+    assert!(costs[9] > 100.0 * costs[0], "{costs:?}");
 }

@@ -434,9 +434,9 @@ pub fn support_totals_fast(
     out
 }
 
-/// `E[h_i(x) 1{|S| > K}]` for `K = 0..=kmax` (row `i` of a component): the moments
-/// `E[z'^r 1{count = c}]` of `z' = b_i + sum_{j != i} G_ij x_j` by count (last bucket `> kmax`),
-/// then feature `i`.
+/// `E[h_i(x) 1{|S| > K}]` for `K = 0..=kmax` (row `i` of a component), and last the whole
+/// `E[h_i(x)]`: the moments `E[z'^r 1{count = c}]` of `z' = b_i + sum_{j != i} G_ij x_j` by count
+/// (last bucket `> kmax`), then feature `i`.
 fn row_tails(
     model: &Model,
     g: &Mat<BigRational>,
@@ -514,6 +514,8 @@ fn row_tails(
     };
     let hs: Vec<BigInt> = m.iter().map(|v| h(v)).collect();
     let den = sd * &mden * d2p * num_traits::pow(sd * &mden, steps);
+    let whole: BigInt =
+        &keep * m.iter().map(|v| &v[2 * p]).sum::<BigInt>() + sn * hs.iter().sum::<BigInt>();
     (0..=kmax)
         .map(|k| {
             // inactive i: count (of the others) > K; active i: count >= K.
@@ -521,6 +523,7 @@ fn row_tails(
             let on: BigInt = (k..buckets).map(|c| &hs[c]).sum();
             BigRational::new(&keep * off + sn * on, den.clone())
         })
+        .chain(std::iter::once(BigRational::new(whole, den.clone())))
         .collect()
 }
 
@@ -566,7 +569,7 @@ fn limit(size: usize, k: usize, exact_up_to: usize) -> usize {
 
 /// Estimated cost of [`enclosure`] at `k`: walk nodes (subsets `T` of each row's coupled
 /// features with `|T| <= K`) times the squared size `d1` of the value density's derivative list
-/// times `1 + K (d1 - 2) / 4` (the polynomials in `y` grow with `K`) times `1 + v / 20` (`v`
+/// times `1 + K max(d1 - 2, 0) / 4` (the polynomials in `y` grow with `K`) times `1 + v / 20` (`v`
 /// coupled features: the digits of the series grow with `v`).
 pub fn enclosure_cost(model: &Model, w: &Weights, k: usize, exact_up_to: usize) -> f64 {
     let d1 = model
@@ -590,7 +593,9 @@ pub fn enclosure_cost(model: &Model, w: &Weights, k: usize, exact_up_to: usize) 
                     }
                     // Prefactors and series are polynomials in y of degree up to K d, and
                     // their integers have about v times the digits of one coupling.
-                    total * d1 * d1 * (1.0 + kc as f64 * (d1 - 2.0) / 4.0) * (1.0 + v as f64 / 20.0)
+                    // (The point mass, d1 = 1, raises no order; the factor stays positive.)
+                    let growth = 1.0 + kc as f64 * (d1 - 2.0).max(0.0) / 4.0;
+                    total * d1 * d1 * growth * (1.0 + v as f64 / 20.0)
                 })
                 .sum::<f64>()
         })
@@ -650,7 +655,8 @@ pub fn enclosure(
     })
 }
 
-/// The tail bound `hi - lo` of [`enclosure`] at every `K <= kmax` (cheap: no support sums).
+/// The tail bound `hi - lo` of [`enclosure`] at every `K <= kmax` (cheap: no support sums), and
+/// last `E[h] = sum_i I_i E[h_i]` over the truncated components.
 pub fn tail_bounds(
     model: &Model,
     w: &Weights,
@@ -659,7 +665,7 @@ pub fn tail_bounds(
     exact_up_to: usize,
 ) -> Result<Vec<BigRational>> {
     check_inputs(w, s)?;
-    let mut out = vec![BigRational::zero(); kmax + 1];
+    let mut out = vec![BigRational::zero(); kmax + 2];
     for (g, b, imp) in parts(w) {
         if g.rows <= exact_up_to {
             continue;
@@ -670,11 +676,13 @@ pub fn tail_bounds(
                 continue;
             }
             let tails = row_tails(model, &g, b.as_deref(), i, s, kmax.min(g.rows));
-            for (k, o) in out.iter_mut().enumerate() {
+            let (whole, tails) = tails.split_last().expect("E[h_i] is last");
+            for (k, o) in out[..=kmax].iter_mut().enumerate() {
                 if k < g.rows {
                     *o += &weight * &tails[k.min(tails.len() - 1)];
                 }
             }
+            out[kmax + 1] += &weight * whole;
         }
     }
     Ok(out)
@@ -682,9 +690,9 @@ pub fn tail_bounds(
 
 /// The enclosure at the smallest `K` whose relative width is at most `width`, trying `K = 1,
 /// 2, ...` while the estimated cost stays within `budget`; a `K` whose tail bound alone shows
-/// it cannot reach `width` is skipped. When the budget ends first, the narrowest enclosure
-/// computed is returned (the caller compares its width with the target); refused when even
-/// `K = 1` is above the budget.
+/// it cannot reach `width`, or cannot be narrower than the best computed, is skipped. When the
+/// budget ends first, the narrowest enclosure computed is returned (the caller compares its
+/// width with the target); refused when even `K = 1` is above the budget.
 pub fn enclosure_to_width(
     model: &Model,
     w: &Weights,
@@ -705,15 +713,22 @@ pub fn enclosure_to_width(
     while kmax < largest && enclosure_cost(model, w, kmax + 1, exact_up_to) <= budget {
         kmax += 1;
     }
-    let tails = tail_bounds(model, w, s, kmax, exact_up_to)?;
+    let mut tails = tail_bounds(model, w, s, kmax, exact_up_to)?;
+    let whole = tails.pop().expect("E[h] is last");
     let mut best = enclosure(model, w, s, 1.min(kmax), exact_up_to)?;
     for (k, tail) in tails.iter().enumerate().skip(2) {
         if best.relative_width() <= *width {
             break;
         }
-        // width_K = tail / (lo_K + tail) >= tail / (hi_best + tail), as lo_K <= L <= hi_best.
-        if tail > &(width * (&best.hi + tail)) && k < kmax {
-            continue;
+        // width_K >= floor = tail / (min(hi_best, lo_best + E[h] - tail) + tail)
+        // (proofs/enclosure.md, "Choosing K").
+        if !tail.is_zero() {
+            let head = &whole - tail;
+            let lo_cap = std::cmp::min(best.hi.clone(), &best.lo + head);
+            let floor = tail / (lo_cap + tail);
+            if floor >= best.relative_width() || (floor > *width && k < kmax) {
+                continue;
+            }
         }
         let next = enclosure(model, w, s, k, exact_up_to)?;
         if next.relative_width() <= best.relative_width() {
