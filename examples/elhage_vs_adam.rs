@@ -81,6 +81,10 @@ fn main() {
                     let t = Instant::now();
                     let found = optimise(&problem, &Options::default()).unwrap();
                     let sb_time = t.elapsed().as_secs_f64();
+                    eprintln!(
+                        "{n} {m} bias {bias} importance {geometric} S {sp}: from {}",
+                        found.start
+                    );
                     let mut xs: Vec<f64> = found
                         .weights
                         .w
