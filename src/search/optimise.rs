@@ -904,6 +904,9 @@ pub const SCREEN_EVALS: u64 = 200;
 /// Random starts of the first-order optimum used as a start at a density.
 pub const FIRST_ORDER_STARTS: usize = 8;
 
+/// Candidates, best on the chooser, whose exact loss (where they have one) picks the winner.
+pub const EXACT_CHOICES: usize = 4;
+
 /// Grid points of the last polish of a winner with an exact loss.
 pub const FINAL_POINTS: usize = 4096;
 
@@ -931,8 +934,9 @@ pub const DEFAULT_SAMPLES: usize = 4096;
 /// ([`SCREEN_ITERS`], [`SCREEN_EVALS`]; from density [`DENSE_SCREEN`] on the quadrature at
 /// [`SCREEN_POINTS`] instead); the [`POLISHED_QUADRATURE`] best are polished on the quadrature of
 /// [`crate::search::quadrature`] ([`POLISH_POINTS`], [`QUADRATURE_EVALS`]), the constructions'
-/// scales are tuned (Brent's method) and the winner is chosen by its exact loss
-/// where every candidate has one, else on the quadrature at `opts.quadrature_points`. Otherwise
+/// scales are tuned (Brent's method; no 2-dimensional polygon when `m > 2`), the candidates are
+/// ranked on the quadrature at `opts.quadrature_points`, and the [`EXACT_CHOICES`] best are
+/// ranked again by their exact loss where each has one. Otherwise
 /// the [`POLISHED`] best are polished on a fresh sample four times larger and chosen on a third.
 /// The estimate reported (with its standard error) is on a fourth, independent sample.
 pub fn optimise(problem: &Problem, opts: &Options) -> Result<Found> {
@@ -1150,14 +1154,27 @@ pub fn optimise(problem: &Problem, opts: &Options) -> Result<Found> {
             .collect();
         polished.extend(tuned);
     }
-    // Choose by exact loss where every candidate has one, else on the fine quadrature, else on a
-    // third sample.
+    // Choose on the fine quadrature, else on a third sample; then by exact loss (below).
     let (chooser, chosen_on) = stage(opts.quadrature_points, opts.seed ^ 0x5eed_0002);
     let chooser = chooser.as_ref();
     type Scored = (String, Vec<f64>, Weights, Option<BigRational>, f64);
-    let mut scored: Vec<Scored> = polished
+    // Ranked on the chooser; then the exact loss of the [`EXACT_CHOICES`] best decides where
+    // each has one (near-ties within the chooser's error are decided exactly; the exact loss
+    // of every candidate cost a third of the search at n = 5).
+    let mut ranked: Vec<(String, Vec<f64>, f64)> = polished
         .into_par_iter()
         .map(|(name, x)| {
+            let est = chooser.value_and_grad(&x).0;
+            (name, x, est)
+        })
+        .collect();
+    // A value that is not a number ranks last.
+    let key = |v: f64| if v.is_nan() { f64::INFINITY } else { v };
+    ranked.sort_by(|a, b| key(a.2).total_cmp(&key(b.2)));
+    ranked.truncate(EXACT_CHOICES);
+    let mut scored: Vec<Scored> = ranked
+        .into_par_iter()
+        .map(|(name, x, est)| {
             let weights = exact_weights(problem, &x, opts.exact_importance.as_deref())?;
             // Tried only where the f64 Gram's coupled groups are small: at n in the hundreds
             // the exact Gram alone costs seconds per candidate (a heuristic: the rigorous value
@@ -1165,16 +1182,11 @@ pub fn optimise(problem: &Problem, opts: &Options) -> Result<Found> {
             let small =
                 crate::kernel::oracle::oracle_applies(&st.model, &gram_f64(&problem.unpack(&x).0));
             let exact = small.then(|| exact_loss(&st.model, &weights, &s)).flatten();
-            let est = chooser.value_and_grad(&x).0;
             Ok((name, x, weights, exact, est))
         })
         .collect::<Result<_>>()?;
     if scored.iter().all(|c| c.3.is_some()) {
         scored.sort_by(|a, b| a.3.cmp(&b.3));
-    } else {
-        // A value that is not a number ranks last.
-        let key = |v: f64| if v.is_nan() { f64::INFINITY } else { v };
-        scored.sort_by(|a, b| key(a.4).total_cmp(&key(b.4)));
     }
     let (mut start, mut x, mut weights, mut exact, _) = scored.swap_remove(0);
     // Where the winner has an exact loss (small coupled groups, so small rows), a last polish on
