@@ -18,7 +18,7 @@ pub struct OptimizeArgs {
     #[arg(long, allow_hyphen_values = true)]
     sparsity: Option<String>,
     /// Random restarts (the constructions are always added as starts).
-    #[arg(long, default_value_t = 16)]
+    #[arg(long, default_value_t = crate::search::optimise::Options::default().restarts)]
     restarts: usize,
     /// Seed: restart k uses the stream k of ChaCha8 seeded with it.
     #[arg(long, default_value_t = 0)]
