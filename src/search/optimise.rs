@@ -909,6 +909,10 @@ pub const FIRST_ORDER_STARTS: usize = 8;
 /// Candidates, best on the chooser, whose exact loss (where they have one) picks the winner.
 pub const EXACT_CHOICES: usize = 4;
 
+/// Relative distance on the chooser within which a tuned construction is a near-tie (100 times
+/// the 1024-point quadrature's relative error).
+pub const NEAR_TIE: f64 = 1e-4;
+
 /// Grid points of the last polish of a winner with an exact loss.
 pub const FINAL_POINTS: usize = 4096;
 
@@ -937,8 +941,9 @@ pub const DEFAULT_SAMPLES: usize = 4096;
 /// [`SCREEN_POINTS`] instead); the [`POLISHED_QUADRATURE`] best are polished on the quadrature of
 /// [`crate::search::quadrature`] ([`POLISH_POINTS`], [`QUADRATURE_EVALS`]), the constructions'
 /// scales are tuned (Brent's method; no 2-dimensional polygon when `m > 2`), the candidates are
-/// ranked on the quadrature at `opts.quadrature_points`, and the [`EXACT_CHOICES`] best are
-/// ranked again by their exact loss where each has one. Otherwise
+/// ranked on the quadrature at `opts.quadrature_points`, and the [`EXACT_CHOICES`] best (and
+/// every tuned construction within [`NEAR_TIE`] of the best) are ranked again by their exact
+/// loss where each has one. Otherwise
 /// the [`POLISHED`] best are polished on a fresh sample four times larger and chosen on a third.
 /// The estimate reported (with its standard error) is on a fourth, independent sample.
 pub fn optimise(problem: &Problem, opts: &Options) -> Result<Found> {
@@ -1173,7 +1178,16 @@ pub fn optimise(problem: &Problem, opts: &Options) -> Result<Found> {
     // A value that is not a number ranks last.
     let key = |v: f64| if v.is_nan() { f64::INFINITY } else { v };
     ranked.sort_by(|a, b| key(a.2).total_cmp(&key(b.2)));
-    ranked.truncate(EXACT_CHOICES);
+    // Beyond the best four, a tuned construction within [`NEAR_TIE`] of the best is kept too:
+    // the result is never worse than a construction (its scale tuned on the exact loss) up to
+    // the quadrature's error, which can rank it below four near-ties.
+    let best = ranked.first().map_or(f64::INFINITY, |c| key(c.2));
+    let mut rank = 0;
+    ranked.retain(|c| {
+        rank += 1;
+        rank <= EXACT_CHOICES
+            || (c.0.ends_with("(scaled)") && key(c.2) <= best + NEAR_TIE * best.abs())
+    });
     let mut scored: Vec<Scored> = ranked
         .into_par_iter()
         .map(|(name, x, est)| {
