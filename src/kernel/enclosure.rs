@@ -412,7 +412,7 @@ impl Walk<'_> {
 }
 
 /// `T_k = sum_{|S| = k} l(S)`, `k = 0..=kmax`, of a (sub)model: the same numbers as
-/// [`crate::kernel::oracle::support_totals`], computed by the walk over `T`.
+/// [`crate::kernel::oracle::support_totals`], computed by the walk over `T` (rows in parallel).
 pub fn support_totals_fast(
     model: &Model,
     g: &Mat<BigRational>,
@@ -422,16 +422,49 @@ pub fn support_totals_fast(
 ) -> Vec<BigRational> {
     let kmax = kmax.min(g.rows);
     let mut out = vec![BigRational::zero(); kmax + 1];
-    for i in 0..g.rows {
+    let rows = rows_in_parallel(g.rows, |i| {
         let w = importance.map_or_else(BigRational::one, |v| v[i].clone());
-        if w.is_zero() {
-            continue;
-        }
-        for (k, x) in row_totals(model, g, bias, i, kmax).into_iter().enumerate() {
+        (!w.is_zero()).then(|| (row_totals(model, g, bias, i, kmax), w))
+    });
+    for (totals, w) in rows.into_iter().flatten() {
+        for (k, x) in totals.into_iter().enumerate() {
             out[k] += &w * x;
         }
     }
     out
+}
+
+/// `f(0), ..., f(n-1)` on the machine's threads (scoped `std` threads, rows dealt out in turn),
+/// returned in order: the results, and every sum of them, do not depend on the threads.
+fn rows_in_parallel<T: Send>(n: usize, f: impl Fn(usize) -> T + Sync) -> Vec<T> {
+    let threads = std::thread::available_parallelism()
+        .map_or(1, |t| t.get())
+        .min(n);
+    if threads <= 1 {
+        return (0..n).map(f).collect();
+    }
+    let mut out: Vec<Option<T>> = (0..n).map(|_| None).collect();
+    std::thread::scope(|scope| {
+        let f = &f;
+        let workers: Vec<_> = (0..threads)
+            .map(|t| {
+                scope.spawn(move || {
+                    (t..n)
+                        .step_by(threads)
+                        .map(|i| (i, f(i)))
+                        .collect::<Vec<_>>()
+                })
+            })
+            .collect();
+        for worker in workers {
+            for (i, v) in worker.join().expect("a row's computation panicked") {
+                out[i] = Some(v);
+            }
+        }
+    });
+    out.into_iter()
+        .map(|v| v.expect("every row computed"))
+        .collect()
 }
 
 /// `E[h_i(x) 1{|S| > K}]` for `K = 0..=kmax` (row `i` of a component), and last the whole
