@@ -1227,7 +1227,11 @@ pub fn optimise(problem: &Problem, opts: &Options) -> Result<Found> {
     }
     let (w, b) = problem.unpack(&x);
     // Estimated on a fourth sample: the third chose the winner, so its value is biased low.
-    let fourth = sampled(4 * opts.samples, opts.seed ^ 0x5eed_0003).expect("sampled");
+    // Independent values: its standard error is then a valid error bar.
+    let mut fourth = sampled(4 * opts.samples, opts.seed ^ 0x5eed_0003).expect("sampled");
+    fourth.sample = fourth
+        .sample
+        .with_independent_values(&st.model, opts.seed ^ 0x5eed_0004);
     let estimate = fourth.sample.estimate(
         &st.model,
         &gram_f64(&w),

@@ -183,6 +183,21 @@ impl Sample {
         }
     }
 
+    /// The same supports with independent values (ChaCha8 from `seed`): the sample whose
+    /// standard error is a valid error bar. The low-discrepancy values of [`Sample::new`] make
+    /// the estimate smooth in `W` for the search, but its spread over random shifts is not the
+    /// iid formula's: at `n = 5`, `s = 1` on 16384 inputs it was 2.3 times the stated error.
+    pub fn with_independent_values(mut self, model: &Model, seed: u64) -> Sample {
+        let mut rng = ChaCha8Rng::seed_from_u64(seed);
+        let mut scratch = Vec::new();
+        for pt in &mut self.points {
+            for a in &mut pt.active {
+                a.1 = draw_value(&model.values, &mut rng, &mut scratch);
+            }
+        }
+        self
+    }
+
     /// One line: size, seed, strata, and what is left out.
     pub fn describe(&self) -> String {
         let (lo, hi) = (
