@@ -25,7 +25,7 @@ use superbound::kernel::arith::Scalar;
 use superbound::kernel::loss::exact_loss;
 use superbound::kernel::model::{Activation, Model, Setting, Values};
 use superbound::search::optimise::{
-    Method, Objective, Options, Problem, adam, optimise, xavier_start,
+    Method, Objective, Options, Problem, adam, exact_weights, optimise, xavier_start,
 };
 use superbound::search::saa::Sample;
 
@@ -148,15 +148,7 @@ fn judge(
     xs: &[f64],
 ) -> (f64, f64, String) {
     let exact = |x: &[f64]| {
-        let (w, b) = problem.unpack(x);
-        let weights = superbound::kernel::model::Weights {
-            w: w.map(|v| v.to_rational().unwrap()),
-            bias: b.map(|b| b.iter().map(|v| v.to_rational().unwrap()).collect()),
-            importance: problem
-                .importance
-                .as_ref()
-                .map(|v| v.iter().map(|x| x.to_rational().unwrap()).collect()),
-        };
+        let weights = exact_weights(problem, x, None).unwrap();
         exact_loss(model, &weights, s).map(|v| v.to_f64())
     };
     if let (Some(a), Some(b)) = (exact(xa), exact(xs)) {
@@ -166,15 +158,7 @@ fn judge(
     // decide (rigorously) which loss is lower.
     if *s <= BigRational::new(3.into(), 100.into()) {
         let enclose = |x: &[f64]| {
-            let (w, b) = problem.unpack(x);
-            let weights = superbound::kernel::model::Weights {
-                w: w.map(|v| v.to_rational().unwrap()),
-                bias: b.map(|b| b.iter().map(|v| v.to_rational().unwrap()).collect()),
-                importance: problem
-                    .importance
-                    .as_ref()
-                    .map(|v| v.iter().map(|x| x.to_rational().unwrap()).collect()),
-            };
+            let weights = exact_weights(problem, x, None).unwrap();
             let width = BigRational::new(1.into(), 1_000_000.into());
             let budget = superbound::evaluate::EnclosureOptions::default().budget;
             superbound::evaluate::rigorous_value(model, &weights, s, &width, budget)

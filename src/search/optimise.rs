@@ -807,7 +807,7 @@ fn starts(problem: &Problem, opts: &Options) -> Vec<(String, Vec<f64>)> {
 
 /// The exact weights of an `f64` parameter vector (every finite `f64` is a rational), with the
 /// exact importance `exact_importance` where given.
-fn exact_weights(
+pub fn exact_weights(
     problem: &Problem,
     x: &[f64],
     exact_importance: Option<&[BigRational]>,
