@@ -527,3 +527,54 @@ fn brent_min_finds_minima() {
 fn never_worse_than_a_tuned_construction() {
     adversary(Activation::Rect, 1, 6, 3, Some(q(1, 128)));
 }
+
+/// The support sum evaluated in `f64` proposes, it does not decide. Found while ranking every
+/// candidate by it: at rect `p = 1`, `n = 5`, `m = 2`, `S = 0`, importance `0.7^i`, the tuned
+/// first-order optimum has Gram entries of `1e-9` and `1e-16` beside `1.09`, and the `f64` sum
+/// read `-1.3e8` there (Brent had tuned the scale to it); the search returned a `W` of exact
+/// loss `0.484` against `0.1088`. Now such a Gram is refused for the `f64` sum (ranked by its
+/// exact loss instead), a well-conditioned one agrees with the exact loss to `1e-12`, and the
+/// search returns the known optimum.
+#[test]
+fn an_ill_conditioned_support_sum_does_not_decide() {
+    use superbound::kernel::model::Setting as St;
+    use superbound::search::optimise::{exact_weights, support_sum_f64};
+    let model = Model::new(Activation::Rect, 1, Values::Uniform).unwrap();
+    let importance: Vec<f64> = (0..5).map(|i| 0.7f64.powi(i)).collect();
+    let problem = Problem {
+        setting: St::new(model, 5, 2).unwrap(),
+        objective: Objective::Density(q(1, 1)),
+        bias: false,
+        importance: Some(importance.clone()),
+    };
+    let s = q(1, 1);
+    // Two antipodal pairs, a tilt of 1e-9 between them and a fifth feature of length 1e-8
+    // (W is m x n, row-major).
+    let a = 1.094f64.sqrt();
+    let ill = vec![a, -a, 3e-9, -3e-9, 7e-9, 0.0, 0.0, a, -a, 7e-9];
+    assert_eq!(support_sum_f64(&problem, &ill, 1.0), None);
+    // The kernel's support sum over f64 on that Gram is far from the exact loss: the hazard the
+    // refusal avoids (checked here, so that the test fails if the refusal becomes unnecessary
+    // and the threshold can be revisited).
+    let exact = |x: &[f64]| {
+        superbound::kernel::loss::exact_loss(&model, &exact_weights(&problem, x, None).unwrap(), &s)
+            .unwrap()
+            .to_f64()
+    };
+    let (w, _) = problem.unpack(&ill);
+    let g = superbound::search::optimise::gram_f64(&w);
+    let f64_sum = superbound::kernel::oracle::oracle_polynomial(&model, &g, None, Some(&importance))
+        .unwrap()
+        .eval(&1.0);
+    let e = exact(&ill);
+    assert!((f64_sum - e).abs() > 1e-3 * e, "f64 {f64_sum} exact {e}");
+    // Well conditioned: the f64 sum agrees with the exact loss.
+    let good = vec![a, -a, 0.3, -0.3, 0.5, 0.1, 0.2, a, -a, 0.4];
+    let v = support_sum_f64(&problem, &good, 1.0).unwrap();
+    let e = exact(&good);
+    assert!((v - e).abs() <= 1e-12 * e, "f64 {v} exact {e}");
+    // The search: the known optimum of this model, not 0.484.
+    let found = optimise(&problem, &Options::default()).unwrap();
+    let value = found.value.to_f64();
+    assert!(found.exact && value < 0.10883, "{value}");
+}

@@ -805,6 +805,74 @@ fn starts(problem: &Problem, opts: &Options) -> Vec<(String, Vec<f64>)> {
     out
 }
 
+/// The loss of `x` at density `s` by the kernel's exact support sum evaluated in `f64`
+/// ([`crate::kernel::oracle::oracle_polynomial`] over `f64`: exact integrals, rounded
+/// arithmetic), where it applies (small coupled groups); `None` elsewhere. The search ranks
+/// candidates with it; the value returned is then computed in rationals.
+pub fn support_sum_f64(problem: &Problem, x: &[f64], s: f64) -> Option<f64> {
+    let model = problem.model();
+    let (w, b) = problem.unpack(x);
+    let g = gram_f64(&w);
+    if !crate::kernel::oracle::oracle_applies(model, &g) {
+        return None;
+    }
+    // Its integrals divide by Gram entries: one tiny beside the largest cancels every digit.
+    let largest = g.data.iter().fold(0.0f64, |a, v| a.max(v.abs()));
+    if g.data
+        .iter()
+        .any(|v| *v != 0.0 && v.abs() < ILL_CONDITIONED * largest)
+    {
+        return None;
+    }
+    crate::kernel::oracle::oracle_polynomial(model, &g, b.as_deref(), problem.importance.as_deref())
+        .ok()
+        .map(|p| p.eval(&s))
+        .filter(|v| v.is_finite() && *v >= 0.0)
+}
+
+/// A candidate of the last choice: its start's name, its parameters, the value it is ranked by
+/// (its support sum in `f64`, or its exact loss, or its value on the chooser) and its exact
+/// loss once computed.
+struct Candidate {
+    name: String,
+    x: Vec<f64>,
+    key: Option<f64>,
+    exact: Option<BigRational>,
+}
+
+impl Candidate {
+    /// Scored by its support sum in `f64` where that is well conditioned, else by its value on
+    /// `chooser` where its coupled groups are small (its exact loss then decides if it leads),
+    /// else unscored.
+    fn scored(
+        problem: &Problem,
+        chooser: &dyn Smooth,
+        s: f64,
+        name: String,
+        x: Vec<f64>,
+    ) -> Candidate {
+        let key = support_sum_f64(problem, &x, s)
+            .or_else(|| small_groups(problem, &x).then(|| chooser.value_and_grad(&x).0));
+        Candidate {
+            name,
+            x,
+            key,
+            exact: None,
+        }
+    }
+}
+
+/// Sorted by ranking value, lowest first; a value that is not a number ranks last.
+fn sort_candidates(cands: &mut [Candidate]) {
+    let key = |c: &Candidate| c.key.filter(|v| !v.is_nan()).unwrap_or(f64::INFINITY);
+    cands.sort_by(|a, b| key(a).total_cmp(&key(b)));
+}
+
+/// Whether the coupled groups of `x`'s `f64` Gram are small enough for the exact support sum.
+fn small_groups(problem: &Problem, x: &[f64]) -> bool {
+    crate::kernel::oracle::oracle_applies(problem.model(), &gram_f64(&problem.unpack(x).0))
+}
+
 /// The exact weights of an `f64` parameter vector (every finite `f64` is a rational), with the
 /// exact importance `exact_importance` where given.
 pub fn exact_weights(
@@ -906,21 +974,30 @@ pub const SCREEN_EVALS: u64 = 200;
 /// Random starts of the first-order optimum used as a start at a density.
 pub const FIRST_ORDER_STARTS: usize = 8;
 
-/// Candidates, best on the chooser, whose exact loss (where they have one) picks the winner.
-pub const EXACT_CHOICES: usize = 4;
-
-/// Relative distance on the chooser within which a tuned construction is a near-tie (100 times
-/// the 1024-point quadrature's relative error).
-pub const NEAR_TIE: f64 = 1e-4;
-
-/// Grid points of the last polish of a winner with an exact loss.
+/// Grid points of the last polish of the best candidates where they have a support sum.
 pub const FINAL_POINTS: usize = 4096;
+
+/// Objective evaluations of that last polish (it starts from a polished point).
+pub const FINAL_EVALS: u64 = 60;
+
+/// Candidates polished on the fine quadrature at the end (in parallel, where they have a
+/// support sum).
+pub const FINAL_POLISHED: usize = 2;
+
+/// Largest relative difference between the leader's support sum in `f64` and its exact loss for
+/// the `f64` value to have ranked it.
+pub const SUM_AGREEMENT: f64 = 1e-9;
+
+/// The support sum in `f64` is not tried on a Gram with a nonzero entry below this fraction of
+/// its largest (its integrals divide by the entries; the exact loss ranks such a candidate).
+pub const ILL_CONDITIONED: f64 = 1e-6;
 
 /// Densities from which the screen runs on the quadrature.
 pub const DENSE_SCREEN: f64 = 0.5;
 
-/// Grid points per row of the quadrature of the screen at dense `s`.
-pub const SCREEN_POINTS: usize = 128;
+/// Grid points per row of the quadrature of the screen at dense `s` (64: at `n = 20`, `s = 1`
+/// the screen took 1.5 s on 128 and 0.9 s on 64, with the same winners).
+pub const SCREEN_POINTS: usize = 64;
 
 /// Grid points per row of the quadrature while polishing (the choice uses
 /// [`Options::quadrature_points`]).
@@ -929,8 +1006,10 @@ pub const POLISH_POINTS: usize = 256;
 /// L-BFGS iterations per stage on a sampled objective.
 pub const SAMPLED_ITERS: u64 = 300;
 
-/// Inputs of the first sample of the sampled objective, by default.
-pub const DEFAULT_SAMPLES: usize = 4096;
+/// Inputs of the first sample of the sampled objective, by default (2048: where the quadrature
+/// polishes, this sample only screens the starts; at `n = 20` halving it from 4096 cut the
+/// search by a fifth and left the benchmark's wins as they were).
+pub const DEFAULT_SAMPLES: usize = 2048;
 
 /// Minimises the problem from all starts in parallel and returns the best, with a rigorous value.
 ///
@@ -940,12 +1019,15 @@ pub const DEFAULT_SAMPLES: usize = 4096;
 /// ([`SCREEN_ITERS`], [`SCREEN_EVALS`]; from density [`DENSE_SCREEN`] on the quadrature at
 /// [`SCREEN_POINTS`] instead); the [`POLISHED_QUADRATURE`] best are polished on the quadrature of
 /// [`crate::search::quadrature`] ([`POLISH_POINTS`], [`QUADRATURE_EVALS`]), the constructions'
-/// scales are tuned (Brent's method; no 2-dimensional polygon when `m > 2`), the candidates are
-/// ranked on the quadrature at `opts.quadrature_points`, and the [`EXACT_CHOICES`] best (and
-/// every tuned construction within [`NEAR_TIE`] of the best) are ranked again by their exact
-/// loss where each has one. Otherwise
-/// the [`POLISHED`] best are polished on a fresh sample four times larger and chosen on a third.
-/// The estimate reported (with its standard error) is on a fourth, independent sample.
+/// scales are tuned (Brent's method; no 2-dimensional polygon when `m > 2`). Where every
+/// candidate's coupled groups are small, they are ranked by [`support_sum_f64`] (the kernel's
+/// support sum in `f64`), the [`FINAL_POLISHED`] best are polished on the fine quadrature
+/// ([`FINAL_POINTS`], [`FINAL_EVALS`]), and the leader's exact loss confirms its rank (within
+/// [`SUM_AGREEMENT`], else it is ranked again by it); elsewhere the candidates are ranked on the
+/// quadrature at `opts.quadrature_points`. Otherwise the [`POLISHED`] best are polished on a
+/// fresh sample four times larger and chosen on a third. The estimate reported (with its
+/// standard error) is on a fourth, independent sample. The search's time ends before the
+/// leader's exact loss, which is its rigorous value.
 pub fn optimise(problem: &Problem, opts: &Options) -> Result<Found> {
     let st = problem.setting;
     if problem.bias && problem.objective == Objective::FirstOrder {
@@ -1133,19 +1215,8 @@ pub fn optimise(problem: &Problem, opts: &Options) -> Result<Found> {
                 // The f64 support sum where it applies (small n), else the polishing objective.
                 let value = |c: f64| -> f64 {
                     let xc = scaled(c);
-                    let (w, b) = problem.unpack(&xc);
-                    let g = gram_f64(&w);
-                    if crate::kernel::oracle::oracle_applies(&st.model, &g) {
-                        crate::kernel::oracle::oracle_polynomial(
-                            &st.model,
-                            &g,
-                            b.as_deref(),
-                            problem.importance.as_deref(),
-                        )
-                        .map_or(f64::INFINITY, |p| p.eval(&s_f64))
-                    } else {
-                        polish_objective.value_and_grad(&xc).0
-                    }
+                    support_sum_f64(problem, &xc, s_f64)
+                        .unwrap_or_else(|| polish_objective.value_and_grad(&xc).0)
                 };
                 // Brent's method: to 1e-9 in the scale where the exact support sum scores it
                 // (a construction's own bound, tuned to about 1e-7, is then met), else to 1e-6
@@ -1161,70 +1232,78 @@ pub fn optimise(problem: &Problem, opts: &Options) -> Result<Found> {
             .collect();
         polished.extend(tuned);
     }
-    // Choose on the fine quadrature, else on a third sample; then by exact loss (below).
+    // Choose on the fine quadrature, else on a third sample; then by the support sum (below).
     let (chooser, chosen_on) = stage(opts.quadrature_points, opts.seed ^ 0x5eed_0002);
     let chooser = chooser.as_ref();
-    type Scored = (String, Vec<f64>, Weights, Option<BigRational>, f64);
-    // Ranked on the chooser; then the exact loss of the [`EXACT_CHOICES`] best decides where
-    // each has one (near-ties within the chooser's error are decided exactly; the exact loss
-    // of every candidate cost a third of the search at n = 5).
-    let mut ranked: Vec<(String, Vec<f64>, f64)> = polished
+    let s_f64 = s.to_f64();
+    // Every candidate's support sum where it has one (small coupled groups: cheap, and exact
+    // to rounding); else its value on the chooser.
+    let mut cands: Vec<Candidate> = polished
         .into_par_iter()
-        .map(|(name, x)| {
-            let est = chooser.value_and_grad(&x).0;
-            (name, x, est)
-        })
+        .map(|(name, x)| Candidate::scored(problem, chooser, s_f64, name, x))
         .collect();
-    // A value that is not a number ranks last.
-    let key = |v: f64| if v.is_nan() { f64::INFINITY } else { v };
-    ranked.sort_by(|a, b| key(a.2).total_cmp(&key(b.2)));
-    // Beyond the best four, a tuned construction within [`NEAR_TIE`] of the best is kept too:
-    // the result is never worse than a construction (its scale tuned on the exact loss) up to
-    // the quadrature's error, which can rank it below four near-ties.
-    let best = ranked.first().map_or(f64::INFINITY, |c| key(c.2));
-    let mut rank = 0;
-    ranked.retain(|c| {
-        rank += 1;
-        rank <= EXACT_CHOICES
-            || (c.0.ends_with("(scaled)") && key(c.2) <= best + NEAR_TIE * best.abs())
-    });
-    let mut scored: Vec<Scored> = ranked
-        .into_par_iter()
-        .map(|(name, x, est)| {
-            let weights = exact_weights(problem, &x, opts.exact_importance.as_deref())?;
-            // Tried only where the f64 Gram's coupled groups are small: at n in the hundreds
-            // the exact Gram alone costs seconds per candidate (a heuristic: the rigorous value
-            // of the winner tries the exact loss again).
-            let small =
-                crate::kernel::oracle::oracle_applies(&st.model, &gram_f64(&problem.unpack(&x).0));
-            let exact = small.then(|| exact_loss(&st.model, &weights, &s)).flatten();
-            Ok((name, x, weights, exact, est))
-        })
-        .collect::<Result<_>>()?;
-    if scored.iter().all(|c| c.3.is_some()) {
-        scored.sort_by(|a, b| a.3.cmp(&b.3));
-    }
-    let (mut start, mut x, mut weights, mut exact, _) = scored.swap_remove(0);
-    // Where the winner has an exact loss (small coupled groups, so small rows), a last polish on
-    // the fine quadrature ([`FINAL_POINTS`]), kept only if its exact loss is lower: the coarse
-    // polish stops near its own grid's error, and near-ties with other optima are decided in the
-    // sixth digit.
-    if let Some(v) = &exact
-        && polish_on_quadrature
-        && opts.method == Method::Lbfgs
-    {
-        let fine = Quad {
-            problem,
-            quad: Quadrature::new(&st.model, s.to_f64(), FINAL_POINTS),
-        };
-        let (x2, _, _) = lbfgs_bounded(&fine, x.clone(), &polish_budget);
-        let w2 = exact_weights(problem, &x2, opts.exact_importance.as_deref())?;
-        if let Some(v2) = exact_loss(&st.model, &w2, &s)
-            && v2 < *v
-        {
-            (start, x, weights, exact) = (format!("{start}, polished"), x2, w2, Some(v2));
+    let summed = cands.iter().all(|c| c.key.is_some());
+    let mut searched: Option<f64> = None;
+    if summed {
+        // Where the best have a support sum, a last polish of the [`FINAL_POLISHED`] best on
+        // the fine quadrature ([`FINAL_POINTS`], in parallel); the coarse polish stops near its
+        // own grid's error, and near-ties with other optima are decided in the sixth digit.
+        sort_candidates(&mut cands);
+        if polish_on_quadrature && opts.method == Method::Lbfgs {
+            let fine = Quad {
+                problem,
+                quad: Quadrature::new(&st.model, s_f64, FINAL_POINTS),
+            };
+            let final_budget = Budget {
+                max_evals: polish_budget.max_evals.min(FINAL_EVALS),
+                ..polish_budget
+            };
+            let again: Vec<Candidate> = cands[..FINAL_POLISHED.min(cands.len())]
+                .par_iter()
+                .map(|c| {
+                    let (x2, _, _) = lbfgs_bounded(&fine, c.x.clone(), &final_budget);
+                    Candidate::scored(problem, chooser, s_f64, format!("{}, polished", c.name), x2)
+                })
+                .collect();
+            cands.extend(again.into_iter().filter(|c| c.key.is_some()));
         }
+        // The search ends here: the leader's exact loss is its rigorous value.
+        searched = Some(clock.elapsed().as_secs_f64());
+        // The support sum in `f64` only proposes: it can lose every digit (at a tuned scale it
+        // read `-1.3e8` for a loss of `0.48`). The leader's exact loss decides: a leader whose
+        // exact loss differs from its `f64` sum by more than [`SUM_AGREEMENT`] is ranked again
+        // by its exact loss, until the leader's rank rests on its exact loss.
+        loop {
+            sort_candidates(&mut cands);
+            let leader = &mut cands[0];
+            if leader.exact.is_some() {
+                break;
+            }
+            let weights = exact_weights(problem, &leader.x, opts.exact_importance.as_deref())?;
+            let Some(e) = exact_loss(&st.model, &weights, &s) else {
+                break;
+            };
+            let (ef, sum) = (e.to_f64(), leader.key.unwrap_or(f64::NAN));
+            leader.exact = Some(e);
+            if (ef - sum).abs() <= SUM_AGREEMENT * ef.abs() {
+                break;
+            }
+            leader.key = Some(ef);
+        }
+    } else {
+        // Ranked on the chooser.
+        cands.par_iter_mut().for_each(|c| {
+            c.key = Some(chooser.value_and_grad(&c.x).0);
+        });
+        sort_candidates(&mut cands);
     }
+    let Candidate {
+        name: start,
+        x,
+        exact,
+        ..
+    } = cands.swap_remove(0);
+    let weights = exact_weights(problem, &x, opts.exact_importance.as_deref())?;
     let (w, b) = problem.unpack(&x);
     // Estimated on a fourth sample: the third chose the winner, so its value is biased low.
     // Independent values: its standard error is then a valid error bar.
@@ -1238,7 +1317,8 @@ pub fn optimise(problem: &Problem, opts: &Options) -> Result<Found> {
         b.as_deref(),
         problem.importance.as_deref(),
     );
-    let searched = clock.elapsed().as_secs_f64();
+    let searched = searched.unwrap_or_else(|| clock.elapsed().as_secs_f64());
+    // The exact loss where the coupled groups are small, else the kernel's enclosure.
     let (value, is_exact, enclosure) = match exact {
         Some(v) => (v, true, None),
         None => rigorous_value(&st.model, &weights, &s)?,
