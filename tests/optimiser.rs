@@ -563,9 +563,10 @@ fn an_ill_conditioned_support_sum_does_not_decide() {
     };
     let (w, _) = problem.unpack(&ill);
     let g = superbound::search::optimise::gram_f64(&w);
-    let f64_sum = superbound::kernel::oracle::oracle_polynomial(&model, &g, None, Some(&importance))
-        .unwrap()
-        .eval(&1.0);
+    let f64_sum =
+        superbound::kernel::oracle::oracle_polynomial(&model, &g, None, Some(&importance))
+            .unwrap()
+            .eval(&1.0);
     let e = exact(&ill);
     assert!((f64_sum - e).abs() > 1e-3 * e, "f64 {f64_sum} exact {e}");
     // Well conditioned: the f64 sum agrees with the exact loss.
