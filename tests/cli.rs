@@ -731,13 +731,18 @@ fn optimize_objective_is_first_order_or_loss() {
     );
     let v: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
     assert_eq!(v["objective"], "loss");
+    // At n = 4 the screen runs on the quadrature (cheaper than the sample per evaluation).
+    let detail = v["objective_detail"].as_str().unwrap();
     assert!(
-        v["objective_detail"]
-            .as_str()
-            .unwrap()
-            .contains("sample average")
+        detail.contains("quadrature") && !detail.contains("sample"),
+        "{detail}"
     );
-    assert!(v["sampling"].as_str().unwrap().contains("seed 0"));
+    let sampling = v["sampling"].as_str().unwrap();
+    assert!(
+        sampling.contains("screened on the quadrature"),
+        "{sampling}"
+    );
+    assert!(sampling.contains("seed 0"), "{sampling}");
     // n = 4 is within the exact route: the value is the exact loss of the W returned, and the
     // independent sample's estimate agrees with it within 5 standard errors.
     assert_eq!(v["exact"], true);
@@ -1688,4 +1693,41 @@ fn optimize_value_is_for_the_exact_importance() {
     let l: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
     assert_eq!(l["loss"], v["value"]);
     let _ = std::fs::remove_file(save);
+}
+
+/// At `n = 16`, `s = 1/100` the sample is the cheaper screen: the output says so, with its size
+/// and seed.
+#[test]
+fn optimize_screens_on_a_sample_where_it_is_cheaper() {
+    let out = bin()
+        .args([
+            "optimize",
+            "--act",
+            "rect",
+            "--p",
+            "1",
+            "--n",
+            "16",
+            "--m",
+            "4",
+            "--density",
+            "1/100",
+            "--restarts",
+            "2",
+            "--seed",
+            "3",
+            "--json",
+        ])
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let v: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    let detail = v["objective_detail"].as_str().unwrap();
+    assert!(detail.contains("sample average"), "{detail}");
+    let sampling = v["sampling"].as_str().unwrap();
+    assert!(sampling.contains("sampled inputs (seed 3)"), "{sampling}");
 }

@@ -579,3 +579,21 @@ fn an_ill_conditioned_support_sum_does_not_decide() {
     let value = found.value.to_f64();
     assert!(found.exact && value < 0.10883, "{value}");
 }
+
+/// The screen's objective follows the cost model stated in `screen_on_quadrature`: the
+/// quadrature at every density for small `n`, at `n = 20` only from `s` of about 0.13.
+#[test]
+fn the_screen_runs_where_an_evaluation_is_cheaper() {
+    use superbound::search::optimise::screen_on_quadrature;
+    for s in [1.0, 0.3, 0.1, 0.01, 0.001] {
+        assert!(screen_on_quadrature(5, s, 2048), "n = 5, s = {s}");
+        assert!(screen_on_quadrature(11, s, 2048), "n = 11, s = {s}");
+    }
+    assert!(screen_on_quadrature(20, 1.0, 2048));
+    assert!(screen_on_quadrature(20, 0.3, 2048));
+    assert!(!screen_on_quadrature(20, 0.1, 2048));
+    assert!(!screen_on_quadrature(20, 0.001, 2048));
+    assert!(!screen_on_quadrature(12, 0.001, 2048));
+    // A larger sample costs more per evaluation: the quadrature takes over.
+    assert!(screen_on_quadrature(20, 0.001, 8192));
+}

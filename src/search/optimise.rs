@@ -1007,8 +1007,19 @@ pub const SUM_AGREEMENT: f64 = 1e-9;
 /// its largest (its integrals divide by the entries; the exact loss ranks such a candidate).
 pub const ILL_CONDITIONED: f64 = 1e-6;
 
-/// Densities from which the screen runs on the quadrature.
-pub const DENSE_SCREEN: f64 = 0.5;
+/// Whether the screen runs on the quadrature (at [`SCREEN_POINTS`]) rather than on a sample of
+/// `samples` inputs: where one evaluation costs less, by a cost model fitted to single-thread
+/// timings (`n` = 5, 8, 12, 20; `s` = 1 to 0.001; 2048 inputs; 32 grid points): the quadrature
+/// `16 n^2 M` ns, the sample `N n (1.6 + 1.3 max(1, n s))` ns. The quadrature is then chosen at
+/// every density for `n <= 11` (2.5 times cheaper at `n = 5`) and from `s` of about 0.13 at
+/// `n = 20` (2 times cheaper at `s = 0.3`, 3.7 at `s = 1`; the sample 1.6 times cheaper at
+/// `s = 0.001`).
+pub fn screen_on_quadrature(n: usize, s: f64, samples: usize) -> bool {
+    let n = n as f64;
+    let quadrature = 16.0 * n * n * SCREEN_POINTS as f64;
+    let sample = samples as f64 * n * (1.6 + 1.3 * (n * s).max(1.0));
+    quadrature < sample
+}
 
 /// Grid points per row of the quadrature of the screen at dense `s` (32: at `n = 20`, `s = 1`
 /// the screen took 1.5 s on 128, 0.9 s on 64 and 0.6 s on 32; the benchmark's `S = 0` losses
@@ -1032,8 +1043,8 @@ pub const DEFAULT_SAMPLES: usize = 2048;
 /// At a density with the rectified activation (and for Adam's baseline) the first objective is
 /// the stratified sample average of [`crate::search::saa`] on `opts.samples` inputs (seed
 /// `opts.seed`). With uniform values and `n <= QUADRATURE_MAX_N` it is a screen
-/// ([`screen_iters`], [`SCREEN_EVALS_PER_ITER`]; from density [`DENSE_SCREEN`] on the quadrature at
-/// [`SCREEN_POINTS`] instead); the [`POLISHED_QUADRATURE`] best are polished on the quadrature of
+/// ([`screen_iters`], [`SCREEN_EVALS_PER_ITER`]; on the quadrature at [`SCREEN_POINTS`] instead
+/// where [`screen_on_quadrature`]); the [`POLISHED_QUADRATURE`] best are polished on the quadrature of
 /// [`crate::search::quadrature`] ([`POLISH_POINTS`], [`QUADRATURE_EVALS`]), the constructions'
 /// scales are tuned (Brent's method; no 2-dimensional polygon when `m > 2`). Where every
 /// candidate's coupled groups are small, they are ranked by [`support_sum_f64`] (the kernel's
@@ -1102,11 +1113,12 @@ pub fn optimise(problem: &Problem, opts: &Options) -> Result<Found> {
     } else {
         budget
     };
-    // The screen: on the coarse quadrature at dense `s` where it polishes (there a sampled
-    // input has many active features: 3.5x cheaper than the sample at `n = 20`, `s = 1`), else
-    // on the first sample (at sparser `s` its line searches took fewer evaluations).
-    let dense = density.as_ref().is_some_and(|s| s.to_f64() >= DENSE_SCREEN);
-    let screen = (polish_on_quadrature && dense).then(|| Quad {
+    // The screen: on the coarse quadrature where it polishes and one evaluation costs less
+    // than on the first sample (small n, or dense s), else on the first sample.
+    let cheaper = density
+        .as_ref()
+        .is_some_and(|s| screen_on_quadrature(st.n, s.to_f64(), opts.samples));
+    let screen = (polish_on_quadrature && cheaper).then(|| Quad {
         problem,
         quad: Quadrature::new(
             &st.model,
@@ -1356,12 +1368,14 @@ pub fn optimise(problem: &Problem, opts: &Options) -> Result<Found> {
         enclosure,
         estimate: Some(estimate),
         sampling: Some(format!(
-            "{}; polished on {polished_on}; chosen on {chosen_on}; estimated on {}",
+            "{}; polished on {polished_on}; chosen on {chosen_on}; estimated on {} inputs with \
+             independent values (seed {} derived)",
             match &screen {
                 Some(q) => format!("screened on the {}", q.quad.describe()),
                 None => first.sample.describe(),
             },
-            fourth.sample.points.len()
+            fourth.sample.points.len(),
+            opts.seed
         )),
         start,
         objective: objective.into(),
