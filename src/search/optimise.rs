@@ -1021,7 +1021,7 @@ pub fn screen_on_quadrature(n: usize, s: f64, samples: usize) -> bool {
     quadrature < sample
 }
 
-/// Grid points per row of the quadrature of the screen at dense `s` (32: at `n = 20`, `s = 1`
+/// Grid points per row of the quadrature of the screen (32: at `n = 20`, `s = 1`
 /// the screen took 1.5 s on 128, 0.9 s on 64 and 0.6 s on 32; the benchmark's `S = 0` losses
 /// moved by at most `4e-5` relative).
 pub const SCREEN_POINTS: usize = 32;
