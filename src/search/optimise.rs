@@ -810,11 +810,17 @@ fn starts(problem: &Problem, opts: &Options) -> Vec<(String, Vec<f64>)> {
 /// arithmetic), where it applies (small coupled groups); `None` elsewhere. The search ranks
 /// candidates with it; the value returned is then computed in rationals.
 pub fn support_sum_f64(problem: &Problem, x: &[f64], s: f64) -> Option<f64> {
+    f64_route(problem, x, s).1
+}
+
+/// Whether `x`'s coupled groups are small enough for the exact support sum (from its `f64`
+/// Gram), and its support sum in `f64` where that is also well conditioned: one Gram for both.
+fn f64_route(problem: &Problem, x: &[f64], s: f64) -> (bool, Option<f64>) {
     let model = problem.model();
     let (w, b) = problem.unpack(x);
     let g = gram_f64(&w);
     if !crate::kernel::oracle::oracle_applies(model, &g) {
-        return None;
+        return (false, None);
     }
     // Its integrals divide by Gram entries: one tiny beside the largest cancels every digit.
     let largest = g.data.iter().fold(0.0f64, |a, v| a.max(v.abs()));
@@ -822,12 +828,18 @@ pub fn support_sum_f64(problem: &Problem, x: &[f64], s: f64) -> Option<f64> {
         .iter()
         .any(|v| *v != 0.0 && v.abs() < ILL_CONDITIONED * largest)
     {
-        return None;
+        return (true, None);
     }
-    crate::kernel::oracle::oracle_polynomial(model, &g, b.as_deref(), problem.importance.as_deref())
-        .ok()
-        .map(|p| p.eval(&s))
-        .filter(|v| v.is_finite() && *v >= 0.0)
+    let sum = crate::kernel::oracle::oracle_polynomial(
+        model,
+        &g,
+        b.as_deref(),
+        problem.importance.as_deref(),
+    )
+    .ok()
+    .map(|p| p.eval(&s))
+    .filter(|v| v.is_finite() && *v >= 0.0);
+    (true, sum)
 }
 
 /// A candidate of the last choice: its start's name, its parameters, the value it is ranked by
@@ -851,8 +863,8 @@ impl Candidate {
         name: String,
         x: Vec<f64>,
     ) -> Candidate {
-        let key = support_sum_f64(problem, &x, s)
-            .or_else(|| small_groups(problem, &x).then(|| chooser.value_and_grad(&x).0));
+        let (small, sum) = f64_route(problem, &x, s);
+        let key = sum.or_else(|| small.then(|| chooser.value_and_grad(&x).0));
         Candidate {
             name,
             x,
@@ -866,11 +878,6 @@ impl Candidate {
 fn sort_candidates(cands: &mut [Candidate]) {
     let key = |c: &Candidate| c.key.filter(|v| !v.is_nan()).unwrap_or(f64::INFINITY);
     cands.sort_by(|a, b| key(a).total_cmp(&key(b)));
-}
-
-/// Whether the coupled groups of `x`'s `f64` Gram are small enough for the exact support sum.
-fn small_groups(problem: &Problem, x: &[f64]) -> bool {
-    crate::kernel::oracle::oracle_applies(problem.model(), &gram_f64(&problem.unpack(x).0))
 }
 
 /// The exact weights of an `f64` parameter vector (every finite `f64` is a rational), with the
@@ -1251,10 +1258,7 @@ pub fn optimise(problem: &Problem, opts: &Options) -> Result<Found> {
                 // Brent's method: to 1e-9 in the scale where the exact support sum scores it
                 // (a construction's own bound, tuned to about 1e-7, is then met), else to 1e-6
                 // (the loss to about 1e-12, below the quadrature's error).
-                let exact_route = {
-                    let (w, _) = problem.unpack(&x);
-                    crate::kernel::oracle::oracle_applies(&st.model, &gram_f64(&w))
-                };
+                let exact_route = f64_route(problem, &x, s_f64).0;
                 let xtol = if exact_route { 1e-9 } else { 1e-6 };
                 let c = crate::search::brent_min(value, 0.05, 1.5, xtol, 60);
                 (format!("{name} (scaled)"), scaled(c))
