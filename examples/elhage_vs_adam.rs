@@ -14,8 +14,9 @@
 //! error. Times are wall-clock per model, on this
 //! machine (Adam runs on one thread; superbound's restarts use every core).
 //!
-//! Run: `cargo run --release --example elhage_vs_adam [-- --quick | --large]` (about 15 minutes
-//! on 2 cores; `--quick` runs `n = 5` only, `--large` `n = 20` only). Prints a Markdown table and a summary line.
+//! Run: `cargo run --release --example elhage_vs_adam [-- --quick | --large]` (about 6 minutes
+//! on 2 cores, most of it Adam's; about 1.5 with a filled `--adam-cache`; `--quick` runs `n = 5`
+//! only, `--large` `n = 20` only). Prints a Markdown table and a summary line.
 //! `--adam-cache FILE` keeps Adam's runs (its final parameters, exactly, and its time) in `FILE`
 //! and reuses them, so that a change to superbound is measured against the same Adam run.
 

@@ -9,6 +9,17 @@ fn bin() -> Command {
     Command::cargo_bin("superbound").unwrap()
 }
 
+/// The JSON a successful run prints (the run must succeed; its stderr is shown otherwise).
+fn json_of(args: &[&str]) -> serde_json::Value {
+    let out = bin().args(args).output().unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    serde_json::from_slice(&out.stdout).unwrap()
+}
+
 fn weights_file(text: &str) -> tempfile_path::TempPath {
     tempfile_path::write(text)
 }
@@ -277,29 +288,20 @@ fn all_lower(v: &serde_json::Value) -> Vec<(String, String)> {
 
 #[test]
 fn bounds_json_has_the_documented_shape() {
-    let out = bin()
-        .args([
-            "bounds",
-            "--act",
-            "power",
-            "--p",
-            "2",
-            "--n",
-            "3",
-            "--m",
-            "2",
-            "--density",
-            "1/100",
-            "--json",
-        ])
-        .output()
-        .unwrap();
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    let v: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    let v = json_of(&[
+        "bounds",
+        "--act",
+        "power",
+        "--p",
+        "2",
+        "--n",
+        "3",
+        "--m",
+        "2",
+        "--density",
+        "1/100",
+        "--json",
+    ]);
     let first = &v["first_order"];
     assert_eq!(first["lower"]["value"], "1/6");
     assert_eq!(first["lower"]["by"], "theorem1");
@@ -705,31 +707,22 @@ fn table_refuses_bad_arguments() {
 
 #[test]
 fn optimize_objective_is_first_order_or_loss() {
-    let out = bin()
-        .args([
-            "optimize",
-            "--act",
-            "rect",
-            "--p",
-            "1",
-            "--n",
-            "4",
-            "--m",
-            "2",
-            "--density",
-            "1/4",
-            "--restarts",
-            "2",
-            "--json",
-        ])
-        .output()
-        .unwrap();
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    let v: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    let v = json_of(&[
+        "optimize",
+        "--act",
+        "rect",
+        "--p",
+        "1",
+        "--n",
+        "4",
+        "--m",
+        "2",
+        "--density",
+        "1/4",
+        "--restarts",
+        "2",
+        "--json",
+    ]);
     assert_eq!(v["objective"], "loss");
     // At n = 4 the screen runs on the quadrature (cheaper than the sample per evaluation).
     let detail = v["objective_detail"].as_str().unwrap();
@@ -1699,33 +1692,24 @@ fn optimize_value_is_for_the_exact_importance() {
 /// and seed.
 #[test]
 fn optimize_screens_on_a_sample_where_it_is_cheaper() {
-    let out = bin()
-        .args([
-            "optimize",
-            "--act",
-            "rect",
-            "--p",
-            "1",
-            "--n",
-            "16",
-            "--m",
-            "4",
-            "--density",
-            "1/100",
-            "--restarts",
-            "2",
-            "--seed",
-            "3",
-            "--json",
-        ])
-        .output()
-        .unwrap();
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    let v: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    let v = json_of(&[
+        "optimize",
+        "--act",
+        "rect",
+        "--p",
+        "1",
+        "--n",
+        "16",
+        "--m",
+        "4",
+        "--density",
+        "1/100",
+        "--restarts",
+        "2",
+        "--seed",
+        "3",
+        "--json",
+    ]);
     let detail = v["objective_detail"].as_str().unwrap();
     assert!(detail.contains("sample average"), "{detail}");
     let sampling = v["sampling"].as_str().unwrap();

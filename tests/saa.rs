@@ -189,7 +189,8 @@ fn stratified_estimate_at_n_20_within_its_error_of_the_enclosure() {
 
 /// The estimate `optimize` reports has a valid standard error: with independent values, over
 /// 24 seeds the errors against the exact loss, in units of their stated standard errors, have
-/// a root mean square near 1 (n = 5, s = 1, 16384 inputs, as in `optimize`'s last sample). With
+/// a root mean square near 1 (n = 5, s = 1, 16384 inputs: `optimize`'s last sample at
+/// `--samples 4096`). With
 /// the low-discrepancy values it is 0.34 for this `W` (and was 2.3 for the optimised one).
 #[test]
 fn the_reported_standard_error_is_calibrated() {
