@@ -587,13 +587,13 @@ fn the_screen_runs_where_an_evaluation_is_cheaper() {
     use superbound::search::optimise::screen_on_quadrature;
     for s in [1.0, 0.3, 0.1, 0.01, 0.001] {
         assert!(screen_on_quadrature(5, s, 2048), "n = 5, s = {s}");
-        assert!(screen_on_quadrature(11, s, 2048), "n = 11, s = {s}");
+        assert!(screen_on_quadrature(16, s, 2048), "n = 16, s = {s}");
     }
     assert!(screen_on_quadrature(20, 1.0, 2048));
-    assert!(screen_on_quadrature(20, 0.3, 2048));
-    assert!(!screen_on_quadrature(20, 0.1, 2048));
+    assert!(screen_on_quadrature(20, 0.1, 2048));
+    assert!(!screen_on_quadrature(20, 0.05, 2048));
     assert!(!screen_on_quadrature(20, 0.001, 2048));
-    assert!(!screen_on_quadrature(12, 0.001, 2048));
+    assert!(!screen_on_quadrature(17, 0.001, 2048));
     // A larger sample costs more per evaluation: the quadrature takes over.
     assert!(screen_on_quadrature(20, 0.001, 8192));
 }

@@ -1016,14 +1016,15 @@ pub const ILL_CONDITIONED: f64 = 1e-6;
 
 /// Whether the screen runs on the quadrature (at [`SCREEN_POINTS`]) rather than on a sample of
 /// `samples` inputs: where one evaluation costs less, by a cost model fitted to single-thread
-/// timings (`n` = 5, 8, 12, 20; `s` = 1 to 0.001; 2048 inputs; 32 grid points): the quadrature
-/// `16 n^2 M` ns, the sample `N n (1.6 + 1.3 max(1, n s))` ns. The quadrature is then chosen at
-/// every density for `n <= 11` (2.5 times cheaper at `n = 5`) and from `s` of about 0.13 at
-/// `n = 20` (2 times cheaper at `s = 0.3`, 3.7 at `s = 1`; the sample 1.6 times cheaper at
-/// `s = 0.001`).
+/// timings (`n` = 5, 8, 12, 20, 40; `s` = 1 to 0.001; 2048 inputs; 32 grid points): the
+/// quadrature `11 n^2 M` ns, the sample `N n (1.6 + 1.3 max(1, n s))` ns. The quadrature is then
+/// chosen at every density for `n <= 16` (3.4 times cheaper at `n = 5`) and from `s` of about
+/// 0.07 at `n = 20` (measured 3.3 times cheaper at `s = 0.3`, 4.4 at `s = 1`; the sample 1.2
+/// times cheaper at `s = 0.001`). (Before the quadrature's running window sums and scratch
+/// grids, the quadrature cost `16 n^2 M` ns and screened from `s` of about 0.13 at `n = 20`.)
 pub fn screen_on_quadrature(n: usize, s: f64, samples: usize) -> bool {
     let n = n as f64;
-    let quadrature = 16.0 * n * n * SCREEN_POINTS as f64;
+    let quadrature = 11.0 * n * n * SCREEN_POINTS as f64;
     let sample = samples as f64 * n * (1.6 + 1.3 * (n * s).max(1.0));
     quadrature < sample
 }

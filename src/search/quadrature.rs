@@ -22,7 +22,7 @@
 //! (Box_c p)_l = (A(l) - A(l - delta)) / delta,   delta = c / h  (c > 0; mirrored for c < 0),
 //! ```
 //!
-//! `O(1)` per point from prefix sums, and `Box_c^T = Box_{-c}`. The value is
+//! `O(1)` per point from a running window sum, and `Box_c^T = Box_{-c}`. The value is
 //! `w_0 phi(b_i) + sum_l p_l phi(z_l)`, second-order accurate in `h` (no sampling error). The
 //! gradient in every `c_j`, in `g` and in `b_i` is exact for this discretised value, by one
 //! reverse (adjoint) sweep through the features: a row costs `O(n M)`, the loss `O(n^2 M)`,
@@ -212,29 +212,32 @@ impl Quadrature {
             whi += c.max(0.0);
             windows.push((index(wlo, false), index(whi, true)));
         }
-        // Forward: history[k] is the grid part before feature k; w0 the atom's weight.
-        let mut history: Vec<Vec<f64>> = Vec::with_capacity(comps.len());
-        let mut p = vec![0.0; len];
+        // The grids, zeroed, in this thread's scratch (fresh allocations of this size cost page
+        // faults on every call): layer k is the grid part of the law before feature k, then
+        // the adjoint and a buffer.
+        let layers = comps.len() + 1;
+        let mut buf = SCRATCH.with(|c| std::mem::take(&mut *c.borrow_mut()));
+        buf.clear();
+        buf.resize((layers + 2) * len, 0.0);
+        let (history, rest) = buf.split_at_mut(layers * len);
+        let (lambda, boxed) = rest.split_at_mut(len);
+        // Forward; w0 the atom's weight.
         let mut w0 = 1.0;
-        let mut prefix = vec![0.0; len];
         for (k, &(_, c)) in comps.iter().enumerate() {
             let delta = c / h;
             let win = windows[k + 1];
-            let mut next = vec![0.0; len];
-            BoxOp::new(delta).apply(&p, win, Some(&mut next), None, &mut prefix);
-            for l in win.0..=win.1 {
-                next[l] = (1.0 - s) * p[l] + s * next[l];
-            }
+            let (before, after) = history.split_at_mut((k + 1) * len);
+            let (p, next) = (&before[k * len..], &mut after[..len]);
+            BoxOp::new(delta).apply(p, win, Some((&mut *next, s)), None);
             for_segment(xb, delta, len, |l, m, _, _| next[l] += s * w0 * m);
-            history.push(std::mem::replace(&mut p, next));
             w0 *= 1.0 - s;
         }
+        let p = &history[comps.len() * len..];
         // The value and the adjoint of the final grid masses.
         let (pv, pz, pg) = self.phi(g, beta);
         let mut value = w0 * pv;
         let mut db = w0 * pz;
         let mut dg = w0 * pg;
-        let mut lambda = vec![0.0; len];
         let last = windows[comps.len()];
         for l in last.0..=last.1 {
             let z = (l0 + l as i64) as f64 * h;
@@ -244,14 +247,13 @@ impl Quadrature {
             dg += p[l] * vg;
         }
         // Backward through the features; lambda is kept on the window of the law it meets.
-        let mut boxed = vec![0.0; len];
         for (k, &(j, c)) in comps.iter().enumerate().rev() {
-            let pk = &history[k];
+            let pk = &history[k * len..(k + 1) * len];
             let w0k = (1.0 - s).powi(k as i32);
             let delta = c / h;
             let (win, win_in) = (windows[k + 1], windows[k]);
             // d/dc <lambda, Box_c p_k>.
-            let d_box = BoxOp::new(delta).apply(pk, win, None, Some(&lambda), &mut prefix) / h;
+            let d_box = BoxOp::new(delta).apply(pk, win, None, Some(lambda)) / h;
             // d/dc and d/db of <lambda, Seg(b, c)>.
             let (mut d_seg_c, mut d_seg_b) = (0.0, 0.0);
             for_segment(xb, delta, len, |l, _, mc, mb| {
@@ -264,15 +266,18 @@ impl Quadrature {
                 break;
             }
             // lambda_k = (1-s) lambda + s Box_{-c} lambda, on the window of p_k.
-            BoxOp::new(-delta).apply(&lambda, win_in, Some(&mut boxed), None, &mut prefix);
-            for l in win_in.0..=win_in.1 {
-                boxed[l] = (1.0 - s) * lambda[l] + s * boxed[l];
-            }
+            BoxOp::new(-delta).apply(lambda, win_in, Some((&mut *boxed, s)), None);
             lambda.iter_mut().for_each(|x| *x = 0.0);
             lambda[win_in.0..=win_in.1].copy_from_slice(&boxed[win_in.0..=win_in.1]);
         }
+        SCRATCH.with(|c| *c.borrow_mut() = buf);
         finish(gamma, value, db, dg)
     }
+}
+
+thread_local! {
+    /// Each thread's scratch for [`Quadrature::row`]'s grids.
+    static SCRATCH: std::cell::RefCell<Vec<f64>> = const { std::cell::RefCell::new(Vec::new()) };
 }
 
 /// The integrated hat: `H(x) = int_{-inf}^x max(0, 1 - |t|) dt`.
@@ -368,76 +373,72 @@ impl BoxOp {
         }
     }
 
-    /// `out_l = (Box p)_l` for `l` in `lo..=hi`, and (when `lambda` is given) the sum
-    /// `sum_l lambda_l d(Box p)_l / d delta` over the same window. `prefix` is scratch.
+    /// `out_l = (1 - s) p_l + s (Box p)_l` for `l` in `lo..=hi` (when `out = (out, s)` is
+    /// given: a feature's step of the law, or of its adjoint), and (when `lambda` is given) the
+    /// sum `sum_l lambda_l d(Box p)_l / d delta` over the same window.
     fn apply(
         &self,
         p: &[f64],
         (lo, hi): (usize, usize),
-        out: Option<&mut [f64]>,
+        out: Option<(&mut [f64], f64)>,
         lambda: Option<&[f64]>,
-        prefix: &mut [f64],
     ) -> f64 {
         let len = p.len() as i64;
-        let at = |j: i64| {
-            if (0..len).contains(&j) {
+        // p outside the grid is zero (one unsigned comparison covers both ends).
+        let at = |j: i64| -> f64 {
+            if (j as u64) < len as u64 {
                 p[j as usize]
             } else {
                 0.0
             }
         };
-        let mut out = out;
+        let (mut out, keep, spread) = match out {
+            Some((o, s)) => (Some(o), 1.0 - s, s),
+            None => (None, 0.0, 0.0),
+        };
+        let forward = self.delta > 0.0;
         let mut acc = 0.0;
         if self.d < 1.0 {
             let d = self.d;
             for l in lo..=hi {
                 let li = l as i64;
-                let nb = if self.delta > 0.0 {
-                    at(li - 1)
-                } else {
-                    at(li + 1)
-                };
+                let nb = if forward { at(li - 1) } else { at(li + 1) };
                 if let Some(o) = out.as_deref_mut() {
-                    o[l] = p[l] * (1.0 - d / 2.0) + nb * d / 2.0;
+                    o[l] = keep * p[l] + spread * (p[l] * (1.0 - d / 2.0) + nb * d / 2.0);
                 }
                 if let Some(lam) = lambda {
                     let dd = (nb - p[l]) / 2.0;
-                    acc += lam[l] * if self.delta > 0.0 { dd } else { -dd };
+                    acc += lam[l] * if forward { dd } else { -dd };
                 }
             }
             return acc;
         }
-        // Prefix sums over the window read: C(j) = sum_{r0 <= t <= j} p_t.
-        let r0 = (lo as i64 - self.k - 2).max(0);
-        let r1 = (hi as i64 + self.k + 2).min(len - 1);
-        let mut run = 0.0;
-        for j in r0..=r1 {
-            run += p[j as usize];
-            prefix[j as usize] = run;
-        }
-        let c = |j: i64| {
-            if j < r0 {
-                0.0
-            } else {
-                prefix[j.min(r1) as usize]
-            }
+        // The window sum `S_l = sum_{j=l-K}^{l-1} p_j` (mirrored: `sum_{j=l}^{l+K-1}`), kept
+        // running along the window: one pass, no prefix array.
+        let (k, f, inv_d) = (self.k, self.f, 1.0 / self.d);
+        let (alpha, beta) = (self.alpha, self.beta);
+        let lo_i = lo as i64;
+        let mut sum: f64 = if forward {
+            (lo_i - k..lo_i).map(at).sum()
+        } else {
+            (lo_i..lo_i + k).map(at).sum()
         };
-        let (k, f, d) = (self.k, self.f, self.d);
         for l in lo..=hi {
             let li = l as i64;
-            let (value, slope) = if self.delta > 0.0 {
+            let pl = p[l];
+            let (value, slope) = if forward {
                 let (a, b) = (at(li - k), at(li - k + 1));
-                let v =
-                    (c(li - 1) - c(li - k - 1) + p[l] / 2.0 - self.alpha * a - self.beta * b) / d;
-                (v, ((1.0 - f) * a + f * b - v) / d)
+                let v = (sum + 0.5 * pl - alpha * a - beta * b) * inv_d;
+                sum += pl - a;
+                (v, ((1.0 - f) * a + f * b - v) * inv_d)
             } else {
                 let (a, b) = (at(li + k), at(li + k + 1));
-                let v =
-                    (c(li + k - 1) - c(li - 1) + self.alpha * a + self.beta * b - p[l] / 2.0) / d;
-                (v, (v - (1.0 - f) * a - f * b) / d)
+                let v = (sum + alpha * a + beta * b - 0.5 * pl) * inv_d;
+                sum += a - pl;
+                (v, (v - (1.0 - f) * a - f * b) * inv_d)
             };
             if let Some(o) = out.as_deref_mut() {
-                o[l] = value;
+                o[l] = keep * pl + spread * value;
             }
             if let Some(lam) = lambda {
                 acc += lam[l] * slope;
