@@ -581,7 +581,7 @@ fn an_ill_conditioned_support_sum_does_not_decide() {
 }
 
 /// The screen's objective follows the cost model stated in `screen_on_quadrature`: the
-/// quadrature at every density for small `n`, at `n = 20` only from `s` of about 0.13.
+/// quadrature at every density for small `n`, at `n = 20` only from `s` of about 0.07.
 #[test]
 fn the_screen_runs_where_an_evaluation_is_cheaper() {
     use superbound::search::optimise::screen_on_quadrature;
@@ -596,4 +596,50 @@ fn the_screen_runs_where_an_evaluation_is_cheaper() {
     assert!(!screen_on_quadrature(17, 0.001, 2048));
     // A larger sample costs more per evaluation: the quadrature takes over.
     assert!(screen_on_quadrature(20, 0.001, 8192));
+}
+
+/// At full density (`S = 0`) with a bias and importance `0.7^i`, `n = 20`, `m = 5`: the first
+/// five features orthonormal and the other fifteen switched off (`w_i = 0`, `b_i = E[x_i] =
+/// 1/2`) has loss `sum_{i=5}^{19} 0.7^i / 12` (each idle feature costs its variance `1/12`,
+/// computed here from that formula). L-BFGS alone left the idle features of importance down to
+/// `0.7^19` half tuned (`0.0464742`); Adam's run reached `0.0464702`. The search switches
+/// idle features off, so its value is exact (small coupled groups) and at most this loss.
+#[test]
+fn idle_features_are_switched_off() {
+    use superbound::kernel::model::Setting as St;
+    let model = Model::new(Activation::Rect, 1, Values::Uniform).unwrap();
+    let importance: Vec<f64> = (0..20).map(|i| 0.7f64.powi(i)).collect();
+    let problem = Problem {
+        setting: St::new(model, 20, 5).unwrap(),
+        objective: Objective::Density(q(1, 1)),
+        bias: true,
+        importance: Some(importance.clone()),
+    };
+    let found = optimise(&problem, &Options::default()).unwrap();
+    let construction: f64 = importance[5..].iter().sum::<f64>() / 12.0;
+    let value = found.value.to_f64();
+    assert!(found.exact, "{:?}", found.enclosure);
+    assert!(
+        value <= construction * (1.0 + 1e-9),
+        "{value} against {construction}"
+    );
+}
+
+/// With importance, which feature plays which role matters: at `n = 5`, `m = 2`, a bias,
+/// importance `0.7^i`, `S = 0.97`, the pentagon with its features in the order `0-1-2-3-4` has
+/// loss `0.0022146` (the search's answer before relabelling), Adam's run `0.002204`; the order
+/// `0-1-2-4-3` is lower. The relabelling finds it; the value is the exact loss.
+#[test]
+fn features_are_relabelled_by_importance() {
+    use superbound::kernel::model::Setting as St;
+    let model = Model::new(Activation::Rect, 1, Values::Uniform).unwrap();
+    let problem = Problem {
+        setting: St::new(model, 5, 2).unwrap(),
+        objective: Objective::Density(q(3, 100)),
+        bias: true,
+        importance: Some((0..5).map(|i| 0.7f64.powi(i)).collect()),
+    };
+    let found = optimise(&problem, &Options::default()).unwrap();
+    let value = found.value.to_f64();
+    assert!(found.exact && value < 0.0022, "{value}");
 }

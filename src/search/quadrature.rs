@@ -174,8 +174,11 @@ impl Quadrature {
         // Couplings below half a grid step only shift the atom by their mean `s c / 2`
         // (error O(c^2)): spread on the grid, they would sample phi at grid points near b_i and
         // put kinks at grid points into the value as a function of b_i.
-        let (tiny, comps): (Vec<_>, Vec<_>) =
+        let (tiny, mut comps): (Vec<_>, Vec<_>) =
             comps.into_iter().partition(|c| c.1.abs() < TINY_STEPS * h);
+        // Smallest couplings first: the law's window after `k` features spans the first `k`
+        // couplings, so the passes over the grid are shortest in this order.
+        comps.sort_by(|a, b| a.1.abs().total_cmp(&b.1.abs()));
         let beta_a = beta + tiny.iter().map(|c| s * c.1 / 2.0).sum::<f64>();
         let finish = |mut gamma: Vec<f64>, value: f64, d_atom: f64, dg: f64| {
             for &(j, _) in &tiny {
