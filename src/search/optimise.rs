@@ -900,14 +900,15 @@ fn swapped(problem: &Problem, x: &[f64], i: usize, j: usize) -> Vec<f64> {
 /// Local search over the features' labels: with unequal importance the loss depends on which
 /// feature plays which role (at `n = 20`, `S = 0.7`, importance `0.7^i`, the antipodal pairs
 /// `{3, 6}, {4, 5}` against `{3, 5}, {4, 6}`, `2e-3` relative; at `n = 5`, `S = 0.97`, the order
-/// of the features around the pentagon, `0.6%`). Each round scores on `objective` every
+/// of the features around the pentagon, `0.6%`). Each round scores on `coarse` every
 /// exchange of two features of different importance, at least one not idle; the
 /// [`RELABEL_TRIED`] best (an exchange first raises the loss: the norms and biases were tuned
-/// to the old roles) get a short polish ([`RELABEL_EVALS`] evaluations), and the best of those
-/// is taken if it lowers `value`; at most [`RELABEL_ROUNDS`] rounds. Returns the point, its
-/// value, and whether it moved.
+/// to the old roles) get a short polish on `objective` ([`RELABEL_EVALS`] evaluations), and the
+/// best of those is taken if it lowers `value` (on `objective`); at most [`RELABEL_ROUNDS`]
+/// rounds. Returns the point, its value, and whether it moved.
 fn relabelled(
     problem: &Problem,
+    coarse: &dyn Smooth,
     objective: &dyn Smooth,
     mut x: Vec<f64>,
     mut value: f64,
@@ -931,7 +932,7 @@ fn relabelled(
             .par_iter()
             .map(|&(i, j)| {
                 let y = swapped(problem, &x, i, j);
-                (objective.value_and_grad(&y).0, y)
+                (coarse.value_and_grad(&y).0, y)
             })
             .collect();
         scored.sort_by(|a, b| a.0.total_cmp(&b.0));
@@ -1352,6 +1353,16 @@ pub fn optimise(problem: &Problem, opts: &Options) -> Result<Found> {
     // feature of importance 0.7^19 half tuned, and never swaps two features' roles.
     let mut best: Vec<&(String, Vec<f64>, f64)> = polished.iter().collect();
     best.sort_by(|a, b| a.2.total_cmp(&b.2));
+    // The exchanges are scored on the screen's grid (a fifth of the polish's cost; the
+    // exchanges' losses differ by far more than its error); the polish's objective decides.
+    let coarse_grid = polish_on_quadrature.then(|| Quad {
+        problem,
+        quad: Quadrature::new(&st.model, s.to_f64(), SCREEN_POINTS),
+    });
+    let coarse: &dyn Smooth = match &coarse_grid {
+        Some(q) => q,
+        None => polish_objective,
+    };
     let reworked: Vec<(String, Vec<f64>)> = if opts.method == Method::Lbfgs {
         best[..RELABELLED.min(best.len())]
             .par_iter()
@@ -1361,7 +1372,7 @@ pub fn optimise(problem: &Problem, opts: &Options) -> Result<Found> {
                     Some(xp) => (xp.clone(), polish_objective.value_and_grad(xp).0),
                     None => (x.clone(), *v),
                 };
-                let (x2, _, changed) = relabelled(problem, polish_objective, x1, v1);
+                let (x2, _, changed) = relabelled(problem, coarse, polish_objective, x1, v1);
                 (start.is_some() || changed).then(|| {
                     let (x3, _, _) = lbfgs_bounded(polish_objective, x2, &polish_budget);
                     (format!("{name}, reworked"), x3)
