@@ -284,7 +284,7 @@ impl Bound for Theorem1 {
 }
 
 /// The linear-programming (Delsarte-type) bound, from a certificate verified exactly
-/// ([`crate::certificate`]): `L1 >= n mu_2 - c_p / (q_0 + (1 - q(1))/n)`.
+/// ([`crate::kernel::certificate`]): `L1 >= n mu_2 - c_p / (q_0 + (1 - q(1))/n)`.
 pub struct LpBound;
 
 impl Bound for LpBound {

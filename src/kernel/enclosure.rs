@@ -6,7 +6,7 @@
 //! `hi_C = lo_C + sum_i I_i E[h_i(x) 1{|S| > K}]` with `h_i >= (x_i - sigma(z_i))^2` a polynomial:
 //! `x_i^2 + z_i^{2p}` (rect) or `(x_i - z_i^p)^2` itself (power), integrated exactly by a moment
 //! recursion that counts active features. `h_i <= 2 (u_max^2 + (|b_i| + u_max sum_j |G_ij|)^{2p})`,
-//! so `hi - lo <= P(|S| > K) B` (the bound of THEORY.md); `u_max = 1` for every [`Values`].
+//! so `hi - lo <= P(|S| > K) B` (the bound of THEORY.md); `u_max = 1` for every [`Values`](crate::kernel::model::Values).
 //!
 //! `T_k` row by row, fraction-free. For row `i` with integer couplings `A_j = D G_ij` and shift
 //! `C = D b_i`, integrating `u_j` (weight `P(u)`, degree `d`) by parts against

@@ -15,7 +15,7 @@
 //! - `floor`: `s e sum_i I_i` (first order: `e sum_i I_i`), `e` proved here by exact branch and
 //!   bound ([`floor::certify_floor_with_limit`]) [any bias, any importance];
 //! - `linear-exact`: `(n - m)^+ (s mu_2 - s^2 mu_1^2)` [power `p = 1`, any bias, equal];
-//! - `zero` [anything].
+//! - `zero` (anything).
 //!
 //! The upper bound is the exact loss (or exact `L1` at first order) of the witness, computed
 //! here with the question's importance weights.

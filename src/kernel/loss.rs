@@ -24,7 +24,7 @@
 //! costs `2p` power sums over `n` entries plus a recursion whose size does not depend on `n`.
 //! The recursion is homogeneous (weight `k` for `K_k`, `M_k`), so with `c` the common
 //! denominator of `mu_1..mu_{2p}`, `D` one of `G` and `b`, and everything scaled by
-//! `(c D)^k`, every quantity is an integer polynomial in `s` ([`power_numerator`]): integers
+//! `(c D)^k`, every quantity is an integer polynomial in `s` (`power_numerator`): integers
 //! throughout, one normalisation per output value.
 
 use crate::kernel::arith::{Poly, Ring, Scalar, Wrapping, binomial, common_denominator, factorial};

@@ -52,7 +52,7 @@ fn gegenbauer_values(m: usize, degree: usize, t: f64) -> Vec<f64> {
 /// to `q(t) <= f(t)` on the grid and `q_k >= 0` (`k >= 1`), refining the grid where `q` touches `f`:
 /// each round adds the local minima of `f - q` (located by Newton's method, so the next solution is
 /// constrained exactly where the last one dipped) and their neighbours, until the deepest dip is
-/// above `-1e-14` or [`LP_ROUNDS`] rounds have run.
+/// above `-1e-14` or `LP_ROUNDS` rounds have run.
 pub fn solve_lp(st: &Setting, degree: usize) -> Result<Vec<f64>> {
     use clarabel::algebra::CscMatrix;
     use clarabel::solver::{

@@ -842,19 +842,19 @@ fn f64_route(problem: &Problem, x: &[f64], s: f64) -> (bool, Option<f64>) {
     (true, sum)
 }
 
-/// Polished runs reworked by [`pruned`] and [`relabelled`], the best first.
+/// Polished runs reworked by `pruned` and `relabelled`, the best first.
 pub const RELABELLED: usize = 1;
 
 /// A feature is idle when its column's norm is below this.
 pub const IDLE_NORM: f64 = 0.05;
 
-/// Rounds of [`relabelled`]'s local search, at most.
+/// Rounds of `relabelled`'s local search, at most.
 pub const RELABEL_ROUNDS: usize = 4;
 
-/// Exchanges polished in each round of [`relabelled`].
+/// Exchanges polished in each round of `relabelled`.
 pub const RELABEL_TRIED: usize = 3;
 
-/// Evaluations of the short polish of an exchange in [`relabelled`].
+/// Evaluations of the short polish of an exchange in `relabelled`.
 pub const RELABEL_EVALS: u64 = 20;
 
 /// `x` with its idle features switched off, or `None` if none is idle (or none is idle but
@@ -1163,7 +1163,9 @@ pub const DEFAULT_SAMPLES: usize = 2048;
 /// `opts.seed`). With uniform values and `n <= QUADRATURE_MAX_N` it is a screen
 /// ([`screen_iters`], [`SCREEN_EVALS_PER_ITER`]; on the quadrature at [`SCREEN_POINTS`] instead
 /// where [`screen_on_quadrature`]); the [`POLISHED_QUADRATURE`] best are polished on the quadrature of
-/// [`crate::search::quadrature`] ([`POLISH_POINTS`], [`QUADRATURE_EVALS`]), the constructions'
+/// [`crate::search::quadrature`] ([`POLISH_POINTS`], [`QUADRATURE_EVALS`]), the best of them
+/// reworked (`pruned`: idle features switched off; `relabelled`: features exchanged where the
+/// importance tells them apart) and polished again as one more candidate, the constructions'
 /// scales are tuned (Brent's method; no 2-dimensional polygon when `m > 2`). Where every
 /// candidate's coupled groups are small, they are ranked by [`support_sum_f64`] (the kernel's
 /// support sum in `f64`), the [`FINAL_POLISHED`] best are polished on the fine quadrature
