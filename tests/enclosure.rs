@@ -374,3 +374,49 @@ fn point_mass_costs_stay_positive() {
     assert!(costs.windows(2).all(|c| c[1] >= c[0]), "{costs:?}");
     assert!(costs[9] > 100.0 * costs[0], "{costs:?}");
 }
+
+/// The target (relative width `1e-6` at `s = 1/100`, `n = 20`, in a few seconds) on a
+/// trained model rather than a random one: the `W` and bias `superbound optimize --act rect --p 1
+/// --n 20 --m 5 --density 1/100 --bias` returned (`tests/golden/relu_n20_m5_bias_s001.json`),
+/// every feature coupled. With the former budget (1e7) the enclosure stopped at `K = 6`, width
+/// `1.7e-6`; the default budget now reaches `K = 7`.
+#[test]
+fn width_target_for_a_trained_model_with_bias() {
+    let model = Model::new(Activation::Rect, 1, Values::Uniform).unwrap();
+    let text = std::fs::read_to_string(concat!(
+        env!("CARGO_MANIFEST_DIR"),
+        "/tests/golden/relu_n20_m5_bias_s001.json"
+    ))
+    .unwrap();
+    let w = Weights::from_json(&text).unwrap();
+    let target = q(1, 1_000_000);
+    let start = std::time::Instant::now();
+    let e = enclosure_to_width(
+        &model,
+        &w,
+        &q(1, 100),
+        &target,
+        ENCLOSURE_BUDGET,
+        ORACLE_MAX_N,
+    )
+    .unwrap();
+    eprintln!(
+        "trained n = 20 with bias: K = {}, width {:.3e}, {:?}",
+        e.k,
+        e.relative_width().to_f64(),
+        start.elapsed()
+    );
+    assert!(
+        e.relative_width() <= target,
+        "width {}",
+        e.relative_width().to_f64()
+    );
+    assert!(e.lo.is_positive() && e.lo < e.hi);
+    // The former budget stops short of the target.
+    let short = enclosure_to_width(&model, &w, &q(1, 100), &target, 1e7, ORACLE_MAX_N).unwrap();
+    assert!(
+        short.relative_width() > target && short.k == 6,
+        "K = {}",
+        short.k
+    );
+}

@@ -31,8 +31,8 @@ use num_bigint::BigInt;
 use num_rational::BigRational;
 use serde_json::{Map, Value};
 
-/// Cost budget of confirming an enclosure claim (four times the default of `loss`).
-pub const CHECK_BUDGET: f64 = 4.0 * ENCLOSURE_BUDGET;
+/// Cost budget of confirming an enclosure claim (twice the default of `loss`).
+pub const CHECK_BUDGET: f64 = 2.0 * ENCLOSURE_BUDGET;
 
 /// The version tag of evidence files; a change of format changes it.
 pub const EVIDENCE_FORMAT: &str = "superbound-evidence/1";

@@ -1035,15 +1035,9 @@ pub fn rigorous_value(model: &Model, weights: &Weights, s: &BigRational) -> Resu
         )),
         Activation::Rect => {
             // The exact loss where the coupled groups are small, else the kernel's enclosure
-            // (relative width 1e-5 if its cost budget allows).
+            // (relative width 1e-5 if [`VALUE_BUDGET`] allows).
             let width = BigRational::new(1.into(), 100_000.into());
-            match crate::evaluate::rigorous_value(
-                model,
-                weights,
-                s,
-                &width,
-                crate::evaluate::EnclosureOptions::default().budget,
-            ) {
+            match crate::evaluate::rigorous_value(model, weights, s, &width, VALUE_BUDGET) {
                 Ok(r) => Ok((r.value, r.exact, r.enclosure)),
                 // Even K = 1 is over the budget (hundreds of coupled features): the enclosure
                 // at K = 0 (the empty support exact, the rest bounded), loose but rigorous,
@@ -1063,6 +1057,11 @@ pub fn rigorous_value(model: &Model, weights: &Weights, s: &BigRational) -> Resu
         }
     }
 }
+
+/// Cost budget of the enclosure of the `W` returned (about 2 s at `n = 20`: `K = 6` where every
+/// feature is coupled), half the default of `loss`: the value of a search is bounded in time;
+/// `loss --enclosure-width` narrows it further.
+pub const VALUE_BUDGET: f64 = 1e7;
 
 /// L-BFGS iterations of the polish on the quadrature objective.
 pub const QUADRATURE_ITERS: u64 = 100;
