@@ -23,6 +23,7 @@
 //! Run: `cargo run --release --example elhage_vs_adam [-- --quick | --large]` (about 6 minutes
 //! on 2 cores, most of it Adam's; about 1.5 with a filled `--adam-cache`; `--quick` runs `n = 5`
 //! only, `--large` `n = 20` only). Prints a Markdown table and a summary line.
+//! `--seed N` sets superbound's seed (default 0, as `optimize`'s).
 //! `--adam-cache FILE` keeps Adam's runs (its final parameters, exactly, and its time) in `FILE`
 //! and reuses them, so that a change to superbound is measured against the same Adam run.
 
@@ -51,6 +52,8 @@ fn main() {
     );
     println!("|---|---|---|---|---|---|---|---|---|---|---|");
     let cache_path = option("--adam-cache");
+    // superbound's seed (`--seed N`, default 0, as `optimize`): the wins should not hang on it.
+    let seed: u64 = option("--seed").map_or(0, |v| v.parse().expect("--seed N"));
     let mut cache = load_cache(&cache_path);
     for &(n, m) in sizes {
         let (mut wins, mut total, mut ratios) = (0, 0, Vec::new());
@@ -88,7 +91,14 @@ fn main() {
                     };
                     // superbound, defaults.
                     let t = Instant::now();
-                    let found = optimise(&problem, &Options::default()).unwrap();
+                    let found = optimise(
+                        &problem,
+                        &Options {
+                            seed,
+                            ..Default::default()
+                        },
+                    )
+                    .unwrap();
                     let sb_time = t.elapsed().as_secs_f64();
                     eprintln!(
                         "{n} {m} bias {bias} importance {geometric} S {sp}: from {}",
