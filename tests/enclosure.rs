@@ -250,13 +250,18 @@ fn the_enclosure_contains_monte_carlo_at_n_20() {
 /// default budget.
 #[test]
 fn width_target_at_n_20() {
+    meets_the_width_target("n = 20", &dense_20());
+}
+
+/// The enclosure of `w` at `s = 1/100` to relative width `1e-6` within the default budget:
+/// asserts the width is met and `0 < lo < hi`, prints `K`, the width and the time.
+fn meets_the_width_target(label: &str, w: &Weights) -> superbound::kernel::enclosure::Enclosure {
     let model = Model::new(Activation::Rect, 1, Values::Uniform).unwrap();
-    let w = dense_20();
     let target = q(1, 1_000_000);
     let start = std::time::Instant::now();
     let e = enclosure_to_width(
         &model,
-        &w,
+        w,
         &q(1, 100),
         &target,
         ENCLOSURE_BUDGET,
@@ -264,7 +269,7 @@ fn width_target_at_n_20() {
     )
     .unwrap();
     eprintln!(
-        "n = 20: K = {}, width {:.3e}, [{}, {}], {:?}",
+        "{label}: K = {}, width {:.3e}, [{}, {}], {:?}",
         e.k,
         e.relative_width().to_f64(),
         e.lo.to_f64(),
@@ -273,10 +278,11 @@ fn width_target_at_n_20() {
     );
     assert!(
         e.relative_width() <= target,
-        "width {}",
+        "{label}: width {}",
         e.relative_width().to_f64()
     );
     assert!(e.lo.is_positive() && e.lo < e.hi);
+    e
 }
 
 /// The witness text of `dense_20` with an enclosure claim.
@@ -389,29 +395,9 @@ fn width_target_for_a_trained_model_with_bias() {
     ))
     .unwrap();
     let w = Weights::from_json(&text).unwrap();
+    let e = meets_the_width_target("trained n = 20 with bias", &w);
+    assert_eq!(e.k, 7);
     let target = q(1, 1_000_000);
-    let start = std::time::Instant::now();
-    let e = enclosure_to_width(
-        &model,
-        &w,
-        &q(1, 100),
-        &target,
-        ENCLOSURE_BUDGET,
-        ORACLE_MAX_N,
-    )
-    .unwrap();
-    eprintln!(
-        "trained n = 20 with bias: K = {}, width {:.3e}, {:?}",
-        e.k,
-        e.relative_width().to_f64(),
-        start.elapsed()
-    );
-    assert!(
-        e.relative_width() <= target,
-        "width {}",
-        e.relative_width().to_f64()
-    );
-    assert!(e.lo.is_positive() && e.lo < e.hi);
     // The former budget stops short of the target.
     let short = enclosure_to_width(&model, &w, &q(1, 100), &target, 1e7, ORACLE_MAX_N).unwrap();
     assert!(
