@@ -857,6 +857,12 @@ pub const RELABEL_TRIED: usize = 3;
 /// Evaluations of the short polish of an exchange in `relabelled`.
 pub const RELABEL_EVALS: u64 = 20;
 
+/// Whether feature `i` is idle in `x`: its column's norm below [`IDLE_NORM`].
+fn idle(problem: &Problem, x: &[f64], i: usize) -> bool {
+    let (m, n) = (problem.m(), problem.n());
+    (0..m).map(|r| x[r * n + i].powi(2)).sum::<f64>() < IDLE_NORM.powi(2)
+}
+
 /// `x` with its idle features switched off, or `None` if none is idle (or none is idle but
 /// not yet off): an idle feature's column (norm below [`IDLE_NORM`]) is zeroed, and with a bias
 /// its bias is set to the best constant output, `sigma(b_i) = E[x_i] = s mu_1`, i.e.
@@ -867,11 +873,7 @@ fn pruned(problem: &Problem, x: &[f64], s: f64) -> Option<Vec<f64>> {
     let target = mean.powf(1.0 / problem.model().p as f64);
     let mut out = x.to_vec();
     let mut changed = false;
-    for i in 0..n {
-        let norm = (0..m).map(|r| x[r * n + i].powi(2)).sum::<f64>().sqrt();
-        if norm >= IDLE_NORM {
-            continue;
-        }
+    for i in (0..n).filter(|&i| idle(problem, x, i)) {
         for r in 0..m {
             changed |= out[r * n + i] != 0.0;
             out[r * n + i] = 0.0;
@@ -913,7 +915,7 @@ fn relabelled(
     mut x: Vec<f64>,
     mut value: f64,
 ) -> (Vec<f64>, f64, bool) {
-    let (m, n) = (problem.m(), problem.n());
+    let n = problem.n();
     let Some(imp) = problem.importance.as_ref() else {
         return (x, value, false);
     };
@@ -923,10 +925,9 @@ fn relabelled(
     };
     let mut moved = false;
     for _ in 0..RELABEL_ROUNDS {
-        let idle = |i: usize| (0..m).map(|r| x[r * n + i].powi(2)).sum::<f64>() < IDLE_NORM.powi(2);
         let pairs: Vec<(usize, usize)> = (0..n)
             .flat_map(|i| (i + 1..n).map(move |j| (i, j)))
-            .filter(|&(i, j)| imp[i] != imp[j] && !(idle(i) && idle(j)))
+            .filter(|&(i, j)| imp[i] != imp[j] && !(idle(problem, &x, i) && idle(problem, &x, j)))
             .collect();
         let mut scored: Vec<(f64, Vec<f64>)> = pairs
             .par_iter()
