@@ -615,8 +615,37 @@ fn idle_features_are_switched_off() {
         bias: true,
         importance: Some(importance.clone()),
     };
+    // The construction's loss by the formula, exactly (the importance read as the rationals its
+    // f64 values are), and the kernel's exact loss of the construction itself agrees with it.
+    let exact_importance: Vec<BigRational> = importance
+        .iter()
+        .map(|v| v.to_rational().unwrap())
+        .collect();
+    let formula: BigRational =
+        exact_importance[5..].iter().cloned().sum::<BigRational>() / q(12, 1);
+    let mut w = vec![q(0, 1); 5 * 20];
+    for i in 0..5 {
+        w[i * 20 + i] = q(1, 1);
+    }
+    let construction_w = superbound::kernel::model::Weights {
+        w: superbound::kernel::model::Mat {
+            rows: 5,
+            cols: 20,
+            data: w,
+        },
+        bias: Some(
+            (0..20)
+                .map(|i| if i < 5 { q(0, 1) } else { q(1, 2) })
+                .collect(),
+        ),
+        importance: Some(exact_importance),
+    };
+    assert_eq!(
+        superbound::kernel::loss::exact_loss(&model, &construction_w, &q(1, 1)),
+        Some(formula.clone())
+    );
     let found = optimise(&problem, &Options::default()).unwrap();
-    let construction: f64 = importance[5..].iter().sum::<f64>() / 12.0;
+    let construction = formula.to_f64();
     let value = found.value.to_f64();
     assert!(found.exact, "{:?}", found.enclosure);
     assert!(
