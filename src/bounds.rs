@@ -318,6 +318,51 @@ impl Bound for LpBound {
     }
 }
 
+/// The spectral bound of the rectified linear unit (rect, `p = 1`), from a certificate verified
+/// exactly ([`crate::kernel::spectral`]): `L1 = mu_2 F(G)` with `F(G) >= sum_{k>m} (1 - nu_k)^2`
+/// over the eigenvalues of `N = max(-G, 0)` (off the diagonal), `sum nu = 0`, `sum nu^3 >= 0`.
+/// Asked only where `n > 2m` (otherwise antipodal pairs reach the self bound `0`).
+pub struct SpectralBound;
+
+impl Bound for SpectralBound {
+    fn name(&self) -> &'static str {
+        "spectral-certificate"
+    }
+    fn side(&self) -> Side {
+        Side::Lower
+    }
+    fn statement(&self) -> &'static str {
+        "rect, p = 1: L1 = mu_2 ||I - N - G||^2 >= mu_2 sum_{k>m} (1 - nu_k(N))^2 with \
+         N = max(-G, 0) off the diagonal, tr N = 0, tr N^3 >= 0 (certificate verified exactly)"
+    }
+    fn scope(&self) -> Scope {
+        Scope {
+            power: false,
+            ..Scope::CORNER
+        }
+    }
+    fn first_order(&self, st: &Query) -> Option<Value> {
+        if !crate::kernel::spectral::applies(st) || st.n <= 2 * st.m {
+            return None;
+        }
+        let cert = crate::search::spectral::certified(st)?;
+        Some(Value {
+            value: cert.lower.clone(),
+            witness: None,
+            detail: Some(format!(
+                "spectral-certificate ({} pieces)",
+                cert.pieces.len()
+            )),
+            evidence: [("certificate".to_string(), cert.to_json())]
+                .into_iter()
+                .collect(),
+        })
+    }
+    fn at_density(&self, st: &Query, s: &BigRational) -> Option<Value> {
+        lift(self, st, s)
+    }
+}
+
 /// The single-support lemma applied to a first-order lower bound.
 fn lift(bound: &dyn Bound, st: &Query, s: &BigRational) -> Option<Value> {
     let v = bound.first_order(st)?;
@@ -731,6 +776,7 @@ pub fn registry() -> Vec<Box<dyn Bound>> {
         Box::new(SelfBound),
         Box::new(Theorem1),
         Box::new(LpBound),
+        Box::new(SpectralBound),
         Box::new(LinearExact),
         Box::new(SupportFloor),
         Box::new(Floor),

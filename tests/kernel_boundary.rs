@@ -109,10 +109,11 @@ fn the_boundary_check_catches_crossings() {
 
 #[test]
 fn the_kernel_is_small_enough_to_audit() {
-    // The README states the kernel's size (about 5,600 non-blank lines before the tests);
+    // The README states the kernel's size (about 5,950 non-blank lines before the tests);
     // growing past the cap should be a decision, not a drift. Raised from 5,000 to 5,600 for the
     // exact enclosure of the loss for any n (src/kernel/enclosure.rs, about 680 lines); to 5,650
-    // for its rule that skips support limits which cannot narrow it (about 15 lines).
+    // for its rule that skips support limits which cannot narrow it (about 15 lines); to 6,000
+    // for the spectral bound's certificates (src/kernel/spectral.rs, about 290 lines).
     let total: usize = kernel_files()
         .iter()
         .map(|f| {
@@ -121,5 +122,5 @@ fn the_kernel_is_small_enough_to_audit() {
             body.lines().filter(|l| !l.trim().is_empty()).count()
         })
         .sum();
-    assert!(total < 5650, "the kernel has {total} lines");
+    assert!(total < 6000, "the kernel has {total} lines");
 }

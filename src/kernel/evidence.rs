@@ -9,7 +9,9 @@
 //! - `theorem1`: `L1 >= n mu_2 - c_p min(n, kappa_{m,p})`, re-evaluated [power, `b = 0`, equal];
 //! - `lp-certificate`: the certificate in the file, verified ([`certificate::verify`])
 //!   [`b = 0`, equal];
-//!   (these three are first-order bounds, lifted at a density by `s (1-s)^{n-1}`);
+//! - `spectral-certificate`: the spectral certificate in the file, verified
+//!   ([`spectral::verify`]) [rect `p = 1`, `b = 0`, equal];
+//!   (these four are first-order bounds, lifted at a density by `s (1-s)^{n-1}`);
 //! - `single-support+floor`: `s (1-s)^{n-1} L1_lower + e n s (1 - (1-s)^{n-1})` with
 //!   `L1_lower` one of the three above and `e` a floor proved here [`b = 0`, equal];
 //! - `floor`: `s e sum_i I_i` (first order: `e sum_i I_i`), `e` proved here by exact branch and
@@ -27,6 +29,7 @@ use crate::kernel::enclosure::{ENCLOSURE_BUDGET, enclosure, enclosure_cost};
 use crate::kernel::floor;
 use crate::kernel::loss::{exact_loss, first_order_exact};
 use crate::kernel::model::{Activation, Model, Setting, Weights, check_sizes};
+use crate::kernel::spectral::{self, SpectralCertificate};
 use num_bigint::BigInt;
 use num_rational::BigRational;
 use serde_json::{Map, Value};
@@ -341,7 +344,7 @@ fn lower_bound(
     }
 }
 
-/// The first-order lower bound (self, Theorem 1 or an LP certificate) a `"lower"` object
+/// The first-order lower bound (self, Theorem 1, an LP or a spectral certificate) a `"lower"` object
 /// proves, re-derived by the kernel (`b = 0`, equal importance).
 fn lower_first_order(lower: &Obj, st: &Setting) -> Result<BigRational, String> {
     let name = field(lower, "bound")?.as_str().unwrap_or("");
@@ -361,8 +364,16 @@ fn lower_first_order(lower: &Obj, st: &Setting) -> Result<BigRational, String> {
             }
             certificate::verify(&cert).map_err(|e| format!("certificate refused: {e}"))
         }
+        "spectral-certificate" => {
+            let cert = SpectralCertificate::from_json(field(lower, "certificate")?)
+                .map_err(|e| format!("certificate: {e}"))?;
+            if cert.setting != *st {
+                return Err("the certificate is for another model or size".into());
+            }
+            spectral::verify(&cert).map_err(|e| format!("certificate refused: {e}"))
+        }
         other => Err(format!(
-            "unknown lower bound {other:?} (self, theorem1, lp-certificate)"
+            "unknown lower bound {other:?} (self, theorem1, lp-certificate, spectral-certificate)"
         )),
     }
 }

@@ -17,6 +17,7 @@
 //! | [`closed_form`] | `c_p`, the self bound, Theorem 1, the single-support factor |
 //! | [`roots`] | exact nonnegativity and root location (square-free Sturm and Descartes) |
 //! | [`certificate`] | LP certificates: file form and exact verification |
+//! | [`spectral`] | the spectral bound of the rectified linear unit: certificates, exact check |
 //! | [`evidence`] | witness files and table rows, re-checked from scratch |
 
 pub mod arith;
@@ -31,3 +32,4 @@ pub mod loss;
 pub mod model;
 pub mod oracle;
 pub mod roots;
+pub mod spectral;

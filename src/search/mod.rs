@@ -10,6 +10,7 @@ pub mod montecarlo;
 pub mod optimise;
 pub mod quadrature;
 pub mod saa;
+pub mod spectral;
 pub mod store;
 
 /// The minimum of `f` on `[lo, hi]` by Brent's method (argmin's `BrentOpt`: parabolic steps,

@@ -1,0 +1,248 @@
+//! Finding spectral certificates (rect, `p = 1`; [`crate::kernel::spectral`]): untrusted
+//! floating point proposes the pieces and multipliers, the kernel checks them exactly.
+//!
+//! For a piece `rho in [lo, hi]` the best multipliers maximise the concave
+//!
+//! ```text
+//! g(a, b) = min_{[lo, hi]} phi_K + (n - m - 1) min_{[-hi, hi]} phi_K + m min_{[-hi, hi]} phi_D
+//! ```
+//!
+//! (a minimum of functions affine in `(a, b)`), found by golden sections in `b` and, inside, in
+//! `a`. The relaxation's value is estimated on a grid of `rho` (pieces of width 0), refined by a
+//! golden section; the target is that value less `1e-12` relative. `[0, R]` is then bisected
+//! until every piece reaches the target (or is narrower than `1e-10`, where it keeps what it
+//! reaches). Each piece's three minima are lowered by a small margin, converted to rationals and
+//! checked exactly; the certificate is verified again as a whole before it is returned.
+
+use crate::kernel::arith::{Scalar, rational_to_f64};
+use crate::kernel::error::{Error, Result};
+use crate::kernel::model::Setting;
+use crate::kernel::roots::nonnegative_on;
+use crate::kernel::spectral::{
+    MAX_PIECES, Piece, SpectralCertificate, applies, bound_on_f, phi_dropped, phi_kept, verify,
+};
+use num_rational::BigRational;
+use std::collections::HashMap;
+use std::sync::{Mutex, OnceLock};
+
+/// Golden-section iterations for each multiplier (the bracket shrinks to `1e-16` of its width).
+const ITERS: usize = 80;
+/// Brackets of the multipliers: `a in [-A_MAX, A_MAX]`, `b in [0, B_MAX]`.
+const A_MAX: f64 = 40.0;
+const B_MAX: f64 = 40.0;
+/// Relative slack of the target below the estimated relaxation value.
+const TARGET_SLACK: f64 = 1e-12;
+/// Pieces narrower than this are kept even if short of the target.
+const MIN_WIDTH: f64 = 1e-10;
+
+/// Minimum of `c0 + c1 t + c2 t^2 + c3 t^3` on `[lo, hi]` (ends and real critical points).
+fn cubic_min(c: [f64; 4], lo: f64, hi: f64) -> f64 {
+    let f = |t: f64| c[0] + t * (c[1] + t * (c[2] + t * c[3]));
+    let mut best = f(lo).min(f(hi));
+    // c1 + 2 c2 t + 3 c3 t^2 = 0
+    let (qa, qb, qc) = (3.0 * c[3], 2.0 * c[2], c[1]);
+    let mut consider = |t: f64| {
+        if t > lo && t < hi {
+            best = best.min(f(t));
+        }
+    };
+    if qa == 0.0 {
+        if qb != 0.0 {
+            consider(-qc / qb);
+        }
+    } else {
+        let disc = qb * qb - 4.0 * qa * qc;
+        if disc >= 0.0 {
+            let s = disc.sqrt();
+            consider((-qb - s) / (2.0 * qa));
+            consider((-qb + s) / (2.0 * qa));
+        }
+    }
+    best
+}
+
+fn kept_coeffs(a: f64, b: f64) -> [f64; 4] {
+    [1.0, a - 2.0, 1.0, -b]
+}
+
+fn dropped_coeffs(a: f64, b: f64) -> [f64; 4] {
+    [0.0, a, 0.0, -b]
+}
+
+/// The three minima of a piece for multipliers `(a, b)`.
+fn minima(a: f64, b: f64, lo: f64, hi: f64) -> [f64; 3] {
+    [
+        cubic_min(kept_coeffs(a, b), lo, hi),
+        cubic_min(kept_coeffs(a, b), -hi, hi),
+        cubic_min(dropped_coeffs(a, b), -hi, hi),
+    ]
+}
+
+fn combine(st: &Setting, v: [f64; 3]) -> f64 {
+    v[0] + (st.n - st.m - 1) as f64 * v[1] + st.m as f64 * v[2]
+}
+
+/// Golden-section search for the maximum of a unimodal `f` on `[lo, hi]`: `(x, f(x))`.
+fn golden_max(f: impl Fn(f64) -> f64, mut lo: f64, mut hi: f64) -> (f64, f64) {
+    let r = (5f64.sqrt() - 1.0) / 2.0;
+    let (mut x1, mut x2) = (hi - r * (hi - lo), lo + r * (hi - lo));
+    let (mut f1, mut f2) = (f(x1), f(x2));
+    for _ in 0..ITERS {
+        if f1 >= f2 {
+            hi = x2;
+            x2 = x1;
+            f2 = f1;
+            x1 = hi - r * (hi - lo);
+            f1 = f(x1);
+        } else {
+            lo = x1;
+            x1 = x2;
+            f1 = f2;
+            x2 = lo + r * (hi - lo);
+            f2 = f(x2);
+        }
+    }
+    let x = (lo + hi) / 2.0;
+    (x, f(x))
+}
+
+/// The best multipliers of the piece `[lo, hi]` and the value they give: `(a, b, g)`.
+fn best_multipliers(st: &Setting, lo: f64, hi: f64) -> (f64, f64, f64) {
+    let g = |a: f64, b: f64| combine(st, minima(a, b, lo, hi));
+    let inner = |b: f64| golden_max(|a| g(a, b), -A_MAX, A_MAX);
+    let (b, _) = golden_max(|b| inner(b).1, 0.0, B_MAX);
+    let (a, v) = inner(b);
+    (a, b, v)
+}
+
+/// The relaxation's value, estimated: the least piece value over a grid of `rho` in
+/// `[0, 1 + sqrt(n)]` (`F <= n`, so `rho <= 1 + sqrt(n)`), refined around the best grid point.
+pub fn relaxation_estimate(st: &Setting) -> f64 {
+    let top = 1.0 + (st.n as f64).sqrt();
+    let steps = 200;
+    let at = |rho: f64| best_multipliers(st, rho, rho).2;
+    let (mut best_rho, mut best) = (0.0, f64::INFINITY);
+    for i in 0..=steps {
+        let rho = top * i as f64 / steps as f64;
+        let v = at(rho);
+        if v < best {
+            (best_rho, best) = (rho, v);
+        }
+    }
+    let h = top / steps as f64;
+    let (_, v) = golden_max(|rho| -at(rho), (best_rho - h).max(0.0), best_rho + h);
+    best.min(-v)
+}
+
+/// A rational at most `x` (a margin below the `f64` value, exact dyadic).
+fn below(x: f64, margin: f64) -> BigRational {
+    let y = x - margin * (1.0 + x.abs());
+    <f64 as Scalar>::to_rational(&y).expect("finite")
+}
+
+/// The exact piece for `[lo, hi]` with multipliers `(a, b)`: minima lowered by a margin that
+/// grows until the exact checks pass.
+fn exact_piece(lo: f64, hi: f64, a: f64, b: f64) -> Option<Piece> {
+    let r = |x: f64| <f64 as Scalar>::to_rational(&x);
+    let (a_q, b_q) = (r(a)?, r(b.max(0.0))?);
+    let (lo_q, hi_q) = (r(lo)?, r(hi)?);
+    let v = minima(a, b.max(0.0), lo, hi);
+    let kept = phi_kept(&a_q, &b_q);
+    let dropped = phi_dropped(&a_q, &b_q);
+    let mut out = Vec::with_capacity(3);
+    for (i, poly) in [&kept, &kept, &dropped].into_iter().enumerate() {
+        let (plo, phi) = if i == 0 {
+            (lo_q.clone(), hi_q.clone())
+        } else {
+            (-hi_q.clone(), hi_q.clone())
+        };
+        let mut margin = 1e-14;
+        let c = loop {
+            let c = below(v[i], margin);
+            let gap = poly.sub(&crate::kernel::arith::Poly::constant(c.clone()));
+            if nonnegative_on(&gap.0, &plo, &phi).ok()? {
+                break c;
+            }
+            margin *= 16.0;
+            if margin > 1e-3 {
+                return None;
+            }
+        };
+        out.push(c);
+    }
+    let dropped_c = out.pop()?;
+    let kept_c = out.pop()?;
+    let top_c = out.pop()?;
+    Some(Piece {
+        rho_lo: lo_q,
+        rho_hi: hi_q,
+        a: a_q,
+        b: b_q,
+        top: top_c,
+        kept: kept_c,
+        dropped: dropped_c,
+    })
+}
+
+use crate::kernel::arith::Ring;
+
+/// A spectral certificate for a setting (rect, `p = 1`, `n > m`), verified by the kernel.
+pub fn certify(st: &Setting) -> Result<SpectralCertificate> {
+    if !applies(st) {
+        return Err(Error::input(
+            "the spectral bound is for rect, p = 1 and n > m only",
+        ));
+    }
+    let est = relaxation_estimate(st);
+    let target = est - TARGET_SLACK * est.abs().max(1.0);
+    let r_f = 1.0 + target.max(0.0).sqrt() + 1e-9;
+    let r = <f64 as Scalar>::to_rational(&r_f).expect("finite");
+    let mut pieces = Vec::new();
+    let mut stack = vec![(0.0f64, r_f)];
+    while let Some((lo, hi)) = stack.pop() {
+        if pieces.len() + stack.len() >= MAX_PIECES {
+            return Err(Error::too_large(
+                "the spectral certificate needs too many pieces",
+            ));
+        }
+        let (a, b, v) = best_multipliers(st, lo, hi);
+        let mid = 0.5 * (lo + hi);
+        if v >= target || hi - lo < MIN_WIDTH || !(mid > lo && mid < hi) {
+            let piece = exact_piece(lo, hi, a, b)
+                .ok_or_else(|| Error::input("a spectral piece could not be made exact"))?;
+            pieces.push(piece);
+        } else {
+            stack.push((mid, hi));
+            stack.push((lo, mid));
+        }
+    }
+    let lower = st.model.mu(2) * bound_on_f(st, &r, &pieces);
+    let cert = SpectralCertificate {
+        setting: *st,
+        r,
+        pieces,
+        lower,
+    };
+    verify(&cert).map_err(|e| Error::input(format!("spectral certificate refused: {e}")))?;
+    Ok(cert)
+}
+
+/// [`certify`], memoised per process (`None` where it does not apply or fails).
+pub fn certified(st: &Setting) -> Option<SpectralCertificate> {
+    type Cache = Mutex<HashMap<Setting, Option<SpectralCertificate>>>;
+    static CACHE: OnceLock<Cache> = OnceLock::new();
+    let cache = CACHE.get_or_init(|| Mutex::new(HashMap::new()));
+    if let Some(hit) = cache.lock().ok()?.get(st) {
+        return hit.clone();
+    }
+    let cert = certify(st).ok();
+    if let Ok(mut c) = cache.lock() {
+        c.insert(*st, cert.clone());
+    }
+    cert
+}
+
+/// The bound a certificate gives, as `f64` (for reports).
+pub fn value_f64(cert: &SpectralCertificate) -> f64 {
+    rational_to_f64(&cert.lower)
+}
