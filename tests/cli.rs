@@ -587,6 +587,74 @@ fn certify_and_check_round_trip() {
     let _ = std::fs::remove_file(save);
 }
 
+/// `certify --spectral` (rect p = 1) at Petersen's size: the bound within `1e-12` of `10/21`,
+/// `check` re-verifies the file, and a claim moved by one unit in the last place is refused; the
+/// option is refused outside its scope.
+#[test]
+fn spectral_certificate_round_trip() {
+    let save = std::env::temp_dir().join(format!("superbound-spec-{}.json", std::process::id()));
+    let out = bin()
+        .args([
+            "certify",
+            "--act",
+            "rect",
+            "--p",
+            "1",
+            "--n",
+            "10",
+            "--m",
+            "4",
+            "--spectral",
+            "--json",
+            "--save",
+        ])
+        .arg(&save)
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let v: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    let float = v["float"].as_f64().unwrap();
+    assert!(
+        float <= 10.0 / 21.0 && float >= 10.0 / 21.0 * (1.0 - 1e-12),
+        "{float}"
+    );
+    bin()
+        .arg("check")
+        .arg(&save)
+        .assert()
+        .success()
+        .stdout(predicate::str::contains("verified: spectral certificate"));
+    let lower = v["lower"].as_str().unwrap().to_string();
+    let (num, den) = lower.split_once('/').unwrap();
+    let bumped = format!("{}/{den}", num.parse::<u128>().unwrap() + 1);
+    let text = std::fs::read_to_string(&save)
+        .unwrap()
+        .replace(&format!("\"{lower}\""), &format!("\"{bumped}\""));
+    let bad = weights_file(&text);
+    refused(&["check", bad.0.to_str().unwrap()], None, "differs");
+    refused(
+        &[
+            "certify",
+            "--act",
+            "power",
+            "--p",
+            "1",
+            "--n",
+            "10",
+            "--m",
+            "4",
+            "--spectral",
+        ],
+        None,
+        "rect, p = 1",
+    );
+    let _ = std::fs::remove_file(save);
+}
+
 #[test]
 fn check_refuses_hostile_files() {
     let good = r#"{"activation":"power","p":2,"n":6,"m":3,"values":"uniform","degree":1,"coefficients":["1/5","0"],"lower":"1/2"}"#;

@@ -10,8 +10,11 @@ pub struct CertifyArgs {
     size: SizeArgs,
     /// Degree of the LP polynomial (default: adaptive, d = max(12, 2p), then d + 4 and d + 8
     /// while the certified bound rises by more than 1e-12 relative).
-    #[arg(long)]
+    #[arg(long, conflicts_with = "spectral")]
     degree: Option<usize>,
+    /// The spectral bound instead of the LP (rect, p = 1, n > m; proofs/spectral-bound.md).
+    #[arg(long)]
+    spectral: bool,
     /// Print JSON instead of text.
     #[arg(long)]
     json: bool,
@@ -24,6 +27,9 @@ pub fn certify_command(args: &CertifyArgs) -> Result<String> {
     use crate::search::lp::{certify, certify_adaptive};
     let model = args.model.model()?;
     let st = Setting::new(model, args.size.n, args.size.m)?;
+    if args.spectral {
+        return spectral_certificate(args, &st);
+    }
     // Without --degree the degree is chosen adaptively (12, 16, 20 while the bound rises).
     let cert = match args.degree {
         Some(d) => certify(&st, d)?,
@@ -44,6 +50,29 @@ pub fn certify_command(args: &CertifyArgs) -> Result<String> {
         "model: {model}; n = {} features, m = {} hidden dimensions\nLP certificate of degree {degree}, verified exactly (q_k >= 0, f - q >= 0 on [-1, 1] by two independent exact methods)\nL1 >= {}\n",
         st.n,
         st.m,
+        exact_text(&cert.lower)
+    ))
+}
+
+/// `certify --spectral`: the spectral certificate, verified by the kernel.
+fn spectral_certificate(args: &CertifyArgs, st: &Setting) -> Result<String> {
+    let cert = crate::search::spectral::certify(st)?;
+    if let Some(path) = &args.save {
+        std::fs::write(path, format!("{}\n", cert.to_json()))
+            .map_err(|e| Error::io(path.display().to_string(), e))?;
+    }
+    if args.json {
+        let mut v = cert.to_json();
+        v["float"] = json!(cert.lower.to_f64());
+        v["verified"] = json!(true);
+        return Ok(format!("{v}\n"));
+    }
+    Ok(format!(
+        "model: {}; n = {} features, m = {} hidden dimensions\nspectral certificate of {} pieces, verified exactly (each cubic minimum by two independent exact methods, rho in [0, R] covered)\nL1 >= {}\n",
+        st.model,
+        st.n,
+        st.m,
+        cert.pieces.len(),
         exact_text(&cert.lower)
     ))
 }

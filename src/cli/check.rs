@@ -7,7 +7,7 @@ use crate::report::table::{Row, Spec, parse_rows};
 
 #[derive(Args, Debug)]
 pub struct CheckArgs {
-    /// A certificate (`certify --save`), a witness file (`{"W", ..., "value"}`), one row's
+    /// A certificate (`certify [--spectral] --save`), a witness file (`{"W", ..., "value"}`), one row's
     /// evidence, a directory written by `table --evidence DIR`, or a table CSV (with --evidence).
     file: PathBuf,
     /// The evidence directory of a table CSV given as FILE.
@@ -52,6 +52,20 @@ pub fn check_command(args: &CheckArgs) -> Result<String> {
             "{shown}: verified: the claimed enclosure contains the kernel's [{}, {}]\n",
             exact_text(&lo),
             exact_text(&hi)
+        ));
+    }
+    if v.get("pieces").is_some() {
+        use crate::kernel::spectral::{SpectralCertificate, verify as verify_spectral};
+        let cert = SpectralCertificate::from_json(&v)
+            .map_err(|e| Error::input(format!("{shown}: {e}")))?;
+        let bound =
+            verify_spectral(&cert).map_err(|e| Error::input(format!("{shown}: refused: {e}")))?;
+        return Ok(format!(
+            "{shown}: verified: spectral certificate, {} n = {}, m = {}: L1 >= {}\n",
+            cert.setting.model,
+            cert.setting.n,
+            cert.setting.m,
+            exact_text(&bound)
         ));
     }
     let cert = Certificate::from_json(&text).map_err(|e| Error::input(format!("{shown}: {e}")))?;
