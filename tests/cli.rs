@@ -619,7 +619,7 @@ fn spectral_certificate_round_trip() {
     let v: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
     let float = v["float"].as_f64().unwrap();
     assert!(
-        float <= 10.0 / 21.0 && float >= 10.0 / 21.0 * (1.0 - 1e-12),
+        (10.0 / 21.0 * (1.0 - 1e-12)..=10.0 / 21.0).contains(&float),
         "{float}"
     );
     bin()
