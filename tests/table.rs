@@ -509,3 +509,33 @@ fn tables_with_bias_and_importance_use_only_bounds_in_scope() {
     assert!(String::from_utf8_lossy(&check.stdout).contains("4 of 4 rows match"));
     let _ = std::fs::remove_dir_all(&dir);
 }
+
+/// Found by review: `check` compared a CSV row with its evidence's model, size and density but
+/// not its question. Evidence proved for importance weights `1000, 1000` (the floor gives `2`)
+/// then vouched for an equal-importance row, whose optimum is `1/24` (the self bound, met by
+/// orthonormal columns), so a false lower bound of `2` passed. It is now refused, naming both.
+#[test]
+fn check_refuses_evidence_for_another_question() {
+    let dir = std::env::temp_dir().join(format!("superbound-question-{}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&dir);
+    std::fs::create_dir_all(&dir).unwrap();
+    std::fs::write(
+        dir.join("power-p2-n2-m2-uniform-s0.json"),
+        r#"{"format": "superbound-evidence/1", "activation": "power", "p": 2, "values": "uniform", "n": 2, "m": 2,
+ "importance": ["1000", "1000"],
+ "lower": {"bound": "floor", "e_lb": "1/1000", "value": "2"},
+ "upper": {"W": [["1", "0"], ["0", "1"]], "value": "200/3"}}"#,
+    )
+    .unwrap();
+    std::fs::write(
+        dir.join("table.csv"),
+        "activation,p,n,m,values,question,density,lower,lower_float,lower_by,upper,upper_float,upper_by,ratio,kappa,certified,crossover\n\
+         power,2,2,2,uniform,b=0 I=equal,0,2,2,floor,200/3,66.6666666667,identity,33.333333333333,8/3,false,-\n",
+    )
+    .unwrap();
+    let out = bin().arg("check").arg(&dir).output().unwrap();
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(1), "{err}");
+    assert!(err.contains("the row asks \"b=0 I=equal\""), "{err}");
+    let _ = std::fs::remove_dir_all(&dir);
+}

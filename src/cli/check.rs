@@ -221,6 +221,14 @@ fn check_row(row: &Row, dir: &std::path::Path) -> std::result::Result<(), String
     if !ok_setting {
         return Err("the evidence is about another model, size or density".into());
     }
+    // The question (bias, importance) the evidence proves must be the row's.
+    let proved = crate::report::table::question_text(v.bias, v.importance.as_deref());
+    if proved != row.get("question") {
+        return Err(format!(
+            "the evidence answers the question {proved:?}, the row asks {:?}",
+            row.get("question")
+        ));
+    }
     let (lower, upper) = (
         parse_rational(row.get("lower"))?,
         parse_rational(row.get("upper"))?,

@@ -9,9 +9,9 @@
 //!
 //! (a minimum of functions affine in `(a, b)`), found by golden sections in `b` and, inside, in
 //! `a`. The relaxation's value is estimated on a grid of `rho` (pieces of width 0), refined by a
-//! golden section; the target is that value less `1e-12` relative. `[0, R]` is then bisected
-//! until every piece reaches the target (or is narrower than `1e-10`, where it keeps what it
-//! reaches). Each piece's three minima are lowered by a small margin, converted to rationals and
+//! golden section; the target is that value less `1e-12` relative (up to `1e-3` where that needs
+//! too many pieces). `[0, R]` is then bisected until every piece reaches the target (or is
+//! narrower than `1e-10`, where it keeps what it reaches). Each piece's three minima are lowered by a small margin, converted to rationals and
 //! checked exactly; the certificate is verified again as a whole before it is returned.
 
 use crate::kernel::arith::{Scalar, rational_to_f64};
@@ -30,8 +30,12 @@ const ITERS: usize = 80;
 /// Brackets of the multipliers: `a in [-A_MAX, A_MAX]`, `b in [0, B_MAX]`.
 const A_MAX: f64 = 40.0;
 const B_MAX: f64 = 40.0;
-/// Relative slack of the target below the estimated relaxation value.
-const TARGET_SLACK: f64 = 1e-12;
+/// Relative slacks of the target below the estimated relaxation value, tried in turn (a
+/// relaxation whose minimum is flat, or where the Perron bound `nu_k >= -rho` is active, needs
+/// many pieces for a small slack: each piece loses in proportion to its width there).
+const SLACKS: [f64; 6] = [1e-12, 1e-10, 1e-8, 1e-6, 1e-4, 1e-3];
+/// Most pieces one attempt may use (each costs about a millisecond).
+const PIECE_BUDGET: usize = 600;
 /// Pieces narrower than this are kept even if short of the target.
 const MIN_WIDTH: f64 = 1e-10;
 
@@ -107,7 +111,7 @@ fn golden_max(f: impl Fn(f64) -> f64, mut lo: f64, mut hi: f64) -> (f64, f64) {
 }
 
 /// The best multipliers of the piece `[lo, hi]` and the value they give: `(a, b, g)`.
-fn best_multipliers(st: &Setting, lo: f64, hi: f64) -> (f64, f64, f64) {
+pub fn best_multipliers(st: &Setting, lo: f64, hi: f64) -> (f64, f64, f64) {
     let g = |a: f64, b: f64| combine(st, minima(a, b, lo, hi));
     let inner = |b: f64| golden_max(|a| g(a, b), -A_MAX, A_MAX);
     let (b, _) = golden_max(|b| inner(b).1, 0.0, B_MAX);
@@ -186,7 +190,54 @@ fn exact_piece(lo: f64, hi: f64, a: f64, b: f64) -> Option<Piece> {
 
 use crate::kernel::arith::Ring;
 
-/// A spectral certificate for a setting (rect, `p = 1`, `n > m`), verified by the kernel.
+/// Below this width a piece short of the target lowers the target if the relaxation's value at
+/// its middle is below the target too.
+const RETARGET_WIDTH: f64 = 1e-7;
+/// Most times the target is lowered.
+const MAX_ROUNDS: usize = 8;
+
+/// Why [`cover`] stopped short.
+enum Short {
+    /// A narrow piece fell short: try again with this lower target.
+    Retarget(f64),
+    TooMany,
+}
+
+/// Bisects `[0, R]` until every piece reaches `target`: the pieces and `R`.
+fn cover(
+    st: &Setting,
+    target: f64,
+    slack: f64,
+) -> std::result::Result<(Vec<(f64, f64, f64, f64)>, f64), Short> {
+    let r_f = 1.0 + target.max(0.0).sqrt() + 1e-9;
+    let mut pieces = Vec::new();
+    let mut stack = vec![(0.0f64, r_f)];
+    while let Some((lo, hi)) = stack.pop() {
+        if pieces.len() + stack.len() >= PIECE_BUDGET.min(MAX_PIECES) {
+            return Err(Short::TooMany);
+        }
+        let (a, b, v) = best_multipliers(st, lo, hi);
+        let mid = 0.5 * (lo + hi);
+        if v >= target || hi - lo < MIN_WIDTH || !(mid > lo && mid < hi) {
+            pieces.push((lo, hi, a, b));
+        } else if hi - lo < RETARGET_WIDTH
+            && let at = best_multipliers(st, mid, mid).2
+            && at < target
+        {
+            // The relaxation is lower here than the estimate: aim at its value at this point.
+            return Err(Short::Retarget(at - slack * at.abs().max(1.0)));
+        } else {
+            stack.push((mid, hi));
+            stack.push((lo, mid));
+        }
+    }
+    Ok((pieces, r_f))
+}
+
+/// A spectral certificate for a setting (rect, `p = 1`, `n > m`), verified by the kernel. The
+/// target starts at the estimated relaxation value less `1e-12` relative and is lowered where a
+/// piece narrower than `1e-7` falls short of it (the grid estimate can miss the minimum); if the
+/// pieces exceed the budget, the slack is raised (`1e-10` up to `1e-3`).
 pub fn certify(st: &Setting) -> Result<SpectralCertificate> {
     if !applies(st) {
         return Err(Error::input(
@@ -194,37 +245,38 @@ pub fn certify(st: &Setting) -> Result<SpectralCertificate> {
         ));
     }
     let est = relaxation_estimate(st);
-    let target = est - TARGET_SLACK * est.abs().max(1.0);
-    let r_f = 1.0 + target.max(0.0).sqrt() + 1e-9;
-    let r = <f64 as Scalar>::to_rational(&r_f).expect("finite");
-    let mut pieces = Vec::new();
-    let mut stack = vec![(0.0f64, r_f)];
-    while let Some((lo, hi)) = stack.pop() {
-        if pieces.len() + stack.len() >= MAX_PIECES {
-            return Err(Error::too_large(
-                "the spectral certificate needs too many pieces",
-            ));
-        }
-        let (a, b, v) = best_multipliers(st, lo, hi);
-        let mid = 0.5 * (lo + hi);
-        if v >= target || hi - lo < MIN_WIDTH || !(mid > lo && mid < hi) {
-            let piece = exact_piece(lo, hi, a, b)
+    for slack in SLACKS {
+        let mut target = est - slack * est.abs().max(1.0);
+        for _ in 0..MAX_ROUNDS {
+            let (found, r_f) = match cover(st, target, slack) {
+                Ok(x) => x,
+                Err(Short::Retarget(t)) => {
+                    target = t;
+                    continue;
+                }
+                Err(Short::TooMany) => break,
+            };
+            let pieces = found
+                .into_iter()
+                .map(|(lo, hi, a, b)| exact_piece(lo, hi, a, b))
+                .collect::<Option<Vec<_>>>()
                 .ok_or_else(|| Error::input("a spectral piece could not be made exact"))?;
-            pieces.push(piece);
-        } else {
-            stack.push((mid, hi));
-            stack.push((lo, mid));
+            let r = <f64 as Scalar>::to_rational(&r_f).expect("finite");
+            let lower = st.model.mu(2) * bound_on_f(st, &r, &pieces);
+            let cert = SpectralCertificate {
+                setting: *st,
+                r,
+                pieces,
+                lower,
+            };
+            verify(&cert)
+                .map_err(|e| Error::input(format!("spectral certificate refused: {e}")))?;
+            return Ok(cert);
         }
     }
-    let lower = st.model.mu(2) * bound_on_f(st, &r, &pieces);
-    let cert = SpectralCertificate {
-        setting: *st,
-        r,
-        pieces,
-        lower,
-    };
-    verify(&cert).map_err(|e| Error::input(format!("spectral certificate refused: {e}")))?;
-    Ok(cert)
+    Err(Error::too_large(format!(
+        "the spectral certificate needs more than {PIECE_BUDGET} pieces at every slack"
+    )))
 }
 
 /// [`certify`], memoised per process (`None` where it does not apply or fails).
