@@ -25,12 +25,14 @@
 //! phi_K(t) = (1 - t)^2 + a t - b t^3,    phi_D(t) = a t - b t^3.
 //! ```
 //!
+//! (the `m` smallest, "dropped", cost `max(nu_k - 1, 0)^2`: Hoffman-Wielandt with `gamma_k >= 0`).
 //! Adding `a sum nu_k (= 0)` and subtracting `b sum nu_k^3 (>= 0)`: the top eigenvalue `rho`, the
-//! `n - m - 1` other kept ones and the `m` dropped ones (cost `>= 0`) give
+//! `n - m - 1` other kept ones and the `m` dropped ones give
 //!
 //! ```text
 //! F >= top + (n - m - 1) kept + m dropped   whenever rho lies in the piece, where
-//! phi_K >= top on [rho_lo, rho_hi],  phi_K >= kept and phi_D >= dropped on [-rho_hi, rho_hi].
+//! phi_K >= top on [rho_lo, rho_hi],  phi_K >= kept on [-rho_hi, rho_hi],
+//! phi_D >= dropped on [-rho_hi, min(1, rho_hi)] and phi_K >= dropped on [1, rho_hi].
 //! ```
 //!
 //! For `rho >= R >= 1`, `F >= (1 - rho)^2 >= (R - 1)^2`. So `F >= T`, the least of these, and
@@ -248,8 +250,50 @@ pub fn verify(cert: &SpectralCertificate) -> std::result::Result<BigRational, St
     Ok(bound)
 }
 
-/// Checks one piece exactly: `b >= 0`, `phi_K >= top` on `[rho_lo, rho_hi]`, `phi_K >= kept` and
-/// `phi_D >= dropped` on `[-rho_hi, rho_hi]`.
+/// The exact conditions of a piece, `(poly, lo, hi, which)`: `poly >= 0` on `[lo, hi]`, where
+/// `which` names the constant it bounds: `phi_K >= top` on `[rho_lo, rho_hi]`, `phi_K >= kept` on
+/// `[-rho_hi, rho_hi]`, `phi_D >= dropped` on `[-rho_hi, min(1, rho_hi)]` and `phi_K >= dropped` on
+/// `[1, rho_hi]` (a dropped eigenvalue `nu > 1` costs `(nu - 1)^2`, and `phi_D + (nu - 1)^2 = phi_K`).
+pub fn piece_conditions(
+    p: &Piece,
+) -> Vec<(Poly<BigRational>, BigRational, BigRational, &'static str)> {
+    let kept = phi_kept(&p.a, &p.b);
+    let dropped = phi_dropped(&p.a, &p.b);
+    let one = q(1, 1);
+    let hi = p.rho_hi.clone();
+    let mut out = vec![
+        (
+            kept.sub(&Poly::constant(p.top.clone())),
+            p.rho_lo.clone(),
+            hi.clone(),
+            "top",
+        ),
+        (
+            kept.sub(&Poly::constant(p.kept.clone())),
+            -hi.clone(),
+            hi.clone(),
+            "kept",
+        ),
+        (
+            dropped.sub(&Poly::constant(p.dropped.clone())),
+            -hi.clone(),
+            if hi < one { hi.clone() } else { one.clone() },
+            "dropped",
+        ),
+    ];
+    if hi > one {
+        out.push((
+            kept.sub(&Poly::constant(p.dropped.clone())),
+            one,
+            hi,
+            "dropped",
+        ));
+    }
+    out
+}
+
+/// Checks one piece exactly: `b >= 0`, `0 <= rho_lo <= rho_hi`, and every one of
+/// [`piece_conditions`] by [`nonnegative_on`].
 pub fn check_piece(p: &Piece) -> std::result::Result<(), String> {
     let zero = q(0, 1);
     if p.b < zero {
@@ -261,36 +305,11 @@ pub fn check_piece(p: &Piece) -> std::result::Result<(), String> {
             p.rho_lo, p.rho_hi
         ));
     }
-    {
-        let lo = p.rho_lo.clone();
-        let kept = phi_kept(&p.a, &p.b);
-        let dropped = phi_dropped(&p.a, &p.b);
-        let checks = [
-            (
-                kept.sub(&Poly::constant(p.top.clone())),
-                lo,
-                p.rho_hi.clone(),
-                "top",
-            ),
-            (
-                kept.sub(&Poly::constant(p.kept.clone())),
-                -p.rho_hi.clone(),
-                p.rho_hi.clone(),
-                "kept",
-            ),
-            (
-                dropped.sub(&Poly::constant(p.dropped.clone())),
-                -p.rho_hi.clone(),
-                p.rho_hi.clone(),
-                "dropped",
-            ),
-        ];
-        for (poly, a, b, what) in checks {
-            if !nonnegative_on(&poly.0, &a, &b)? {
-                return Err(format!(
-                    "the cubic falls below its {what} value on [{a}, {b}]"
-                ));
-            }
+    for (poly, a, b, what) in piece_conditions(p) {
+        if !nonnegative_on(&poly.0, &a, &b)? {
+            return Err(format!(
+                "the cubic falls below its {what} value on [{a}, {b}]"
+            ));
         }
     }
     Ok(())

@@ -9,7 +9,7 @@
 //!
 //! (a minimum of functions affine in `(a, b)`), found by golden sections in `b` and, inside, in
 //! `a`. The relaxation's value is estimated on a grid of `rho` (pieces of width 0), refined by a
-//! golden section; the target is that value less `1e-12` relative (up to `1e-3` where that needs
+//! golden section; the target is that value less `5e-13` relative (up to `1e-3` where that needs
 //! too many pieces). `[0, R]` is then bisected until every piece reaches the target (or is
 //! narrower than `1e-10`, where it keeps what it reaches). Each piece's three minima are lowered by a small margin, converted to rationals and
 //! checked exactly; the certificate is verified again as a whole before it is returned.
@@ -19,7 +19,7 @@ use crate::kernel::error::{Error, Result};
 use crate::kernel::model::Setting;
 use crate::kernel::roots::nonnegative_on;
 use crate::kernel::spectral::{
-    MAX_PIECES, Piece, SpectralCertificate, applies, bound_on_f, phi_dropped, phi_kept, verify,
+    MAX_PIECES, Piece, SpectralCertificate, applies, bound_on_f, piece_conditions, verify,
 };
 use num_rational::BigRational;
 use std::collections::HashMap;
@@ -33,7 +33,7 @@ const B_MAX: f64 = 40.0;
 /// Relative slacks of the target below the estimated relaxation value, tried in turn (a
 /// relaxation whose minimum is flat, or where the Perron bound `nu_k >= -rho` is active, needs
 /// many pieces for a small slack: each piece loses in proportion to its width there).
-const SLACKS: [f64; 6] = [1e-12, 1e-10, 1e-8, 1e-6, 1e-4, 1e-3];
+const SLACKS: [f64; 6] = [5e-13, 1e-10, 1e-8, 1e-6, 1e-4, 1e-3];
 /// Most pieces one attempt may use (each costs about a millisecond).
 const PIECE_BUDGET: usize = 600;
 /// Pieces narrower than this are kept even if short of the target.
@@ -78,8 +78,19 @@ fn minima(a: f64, b: f64, lo: f64, hi: f64) -> [f64; 3] {
     [
         cubic_min(kept_coeffs(a, b), lo, hi),
         cubic_min(kept_coeffs(a, b), -hi, hi),
-        cubic_min(dropped_coeffs(a, b), -hi, hi),
+        dropped_min(a, b, hi),
     ]
+}
+
+/// `min phi_D` on `[-hi, min(1, hi)]` and `min phi_K` on `[1, hi]` (a dropped eigenvalue above 1
+/// costs `(nu - 1)^2`, and `phi_D + (nu - 1)^2 = phi_K`).
+fn dropped_min(a: f64, b: f64, hi: f64) -> f64 {
+    let below = cubic_min(dropped_coeffs(a, b), -hi, hi.min(1.0));
+    if hi > 1.0 {
+        below.min(cubic_min(kept_coeffs(a, b), 1.0, hi))
+    } else {
+        below
+    }
 }
 
 fn combine(st: &Setting, v: [f64; 3]) -> f64 {
@@ -144,51 +155,40 @@ fn below(x: f64, margin: f64) -> BigRational {
     <f64 as Scalar>::to_rational(&y).expect("finite")
 }
 
-/// The exact piece for `[lo, hi]` with multipliers `(a, b)`: minima lowered by a margin that
-/// grows until the exact checks pass.
+/// The exact piece for `[lo, hi]` with multipliers `(a, b)`: each minimum lowered by a margin
+/// that grows (for that constant alone) until the kernel's conditions hold exactly.
 fn exact_piece(lo: f64, hi: f64, a: f64, b: f64) -> Option<Piece> {
     let r = |x: f64| <f64 as Scalar>::to_rational(&x);
-    let (a_q, b_q) = (r(a)?, r(b.max(0.0))?);
-    let (lo_q, hi_q) = (r(lo)?, r(hi)?);
     let v = minima(a, b.max(0.0), lo, hi);
-    let kept = phi_kept(&a_q, &b_q);
-    let dropped = phi_dropped(&a_q, &b_q);
-    let mut out = Vec::with_capacity(3);
-    for (i, poly) in [&kept, &kept, &dropped].into_iter().enumerate() {
-        let (plo, phi) = if i == 0 {
-            (lo_q.clone(), hi_q.clone())
-        } else {
-            (-hi_q.clone(), hi_q.clone())
+    let mut margins = [1e-14f64; 3];
+    loop {
+        let piece = Piece {
+            rho_lo: r(lo)?,
+            rho_hi: r(hi)?,
+            a: r(a)?,
+            b: r(b.max(0.0))?,
+            top: below(v[0], margins[0]),
+            kept: below(v[1], margins[1]),
+            dropped: below(v[2], margins[2]),
         };
-        let mut margin = 1e-14;
-        let c = loop {
-            let c = below(v[i], margin);
-            let gap = poly.sub(&crate::kernel::arith::Poly::constant(c.clone()));
-            if nonnegative_on(&gap.0, &plo, &phi).ok()? {
-                break c;
+        let mut failed = false;
+        for (poly, plo, phi, which) in piece_conditions(&piece) {
+            if !nonnegative_on(&poly.0, &plo, &phi).ok()? {
+                let k = ["top", "kept", "dropped"]
+                    .iter()
+                    .position(|w| *w == which)?;
+                margins[k] *= 16.0;
+                failed = true;
             }
-            margin *= 16.0;
-            if margin > 1e-3 {
-                return None;
-            }
-        };
-        out.push(c);
+        }
+        if !failed {
+            return Some(piece);
+        }
+        if margins.iter().any(|&m| m > 1e-3) {
+            return None;
+        }
     }
-    let dropped_c = out.pop()?;
-    let kept_c = out.pop()?;
-    let top_c = out.pop()?;
-    Some(Piece {
-        rho_lo: lo_q,
-        rho_hi: hi_q,
-        a: a_q,
-        b: b_q,
-        top: top_c,
-        kept: kept_c,
-        dropped: dropped_c,
-    })
 }
-
-use crate::kernel::arith::Ring;
 
 /// Below this width a piece short of the target lowers the target if the relaxation's value at
 /// its middle is below the target too.
@@ -203,12 +203,11 @@ enum Short {
     TooMany,
 }
 
+/// Pieces in `f64`: `(rho_lo, rho_hi, a, b)`.
+type FloatPieces = Vec<(f64, f64, f64, f64)>;
+
 /// Bisects `[0, R]` until every piece reaches `target`: the pieces and `R`.
-fn cover(
-    st: &Setting,
-    target: f64,
-    slack: f64,
-) -> std::result::Result<(Vec<(f64, f64, f64, f64)>, f64), Short> {
+fn cover(st: &Setting, target: f64, slack: f64) -> std::result::Result<(FloatPieces, f64), Short> {
     let r_f = 1.0 + target.max(0.0).sqrt() + 1e-9;
     let mut pieces = Vec::new();
     let mut stack = vec![(0.0f64, r_f)];
@@ -235,7 +234,7 @@ fn cover(
 }
 
 /// A spectral certificate for a setting (rect, `p = 1`, `n > m`), verified by the kernel. The
-/// target starts at the estimated relaxation value less `1e-12` relative and is lowered where a
+/// target starts at the estimated relaxation value less `5e-13` relative and is lowered where a
 /// piece narrower than `1e-7` falls short of it (the grid estimate can miss the minimum); if the
 /// pieces exceed the budget, the slack is raised (`1e-10` up to `1e-3`).
 pub fn certify(st: &Setting) -> Result<SpectralCertificate> {
