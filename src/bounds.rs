@@ -437,6 +437,10 @@ impl Bound for ConstructionBound {
             Family::Cell24 => "m >= 4, n >= 12: 24-cell's 12 lines (a design for p <= 2)",
             Family::Cell600 => "m >= 4, n >= 60: 600-cell's 60 lines (a design for p <= 5)",
             Family::E8 => "m >= 8, n >= 120: E8 roots' 120 lines (a design for p <= 3)",
+            Family::Srg => {
+                "rect p = 1, n = 10, 16, 50, 56, 77, 100: a triangle-free strongly regular graph's \
+                 configuration (optimal: meets the spectral bound)"
+            }
         }
     }
     /// The witness's exact loss, with the question's importance weights, bounds the optimum

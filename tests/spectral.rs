@@ -346,62 +346,69 @@ fn assert_triangle_free_srg(a: &[Vec<i64>], k: i64, mu: i64) {
     }
 }
 
-/// `G = (1 - c s) P_s`, `P_s = (A - k I)(A - r I) / ((s - k)(s - r))`, in exact rationals; checks
-/// `G^2 = (1 - c s) G` and `tr G = (1 - c s) g` (so `G` is PSD of rank `g`) and returns `F(G)`.
+/// `G = (1 - c s) P_s`, `P_s = E / ((s - k)(s - r))` with `E = (A - k I)(A - r I)`: checks
+/// `E^2 = (s - k)(s - r) E` in integers and `tr E = (s - k)(s - r) g` (so `P_s` is a projector of
+/// rank `g` and `G` is PSD of rank `g`), and returns `F(G)` in exact rationals.
 fn graph_configuration(
     a: &[Vec<i64>],
     (k, r, s, g): (i64, i64, i64, usize),
     c: &BigRational,
 ) -> BigRational {
     let n = a.len();
-    let scale = BigRational::one() - c * q(s, 1);
     let den = (s - k) * (s - r);
-    let g_mat: Vec<Vec<BigRational>> = (0..n)
+    let e: Vec<Vec<i64>> = (0..n)
         .map(|i| {
             (0..n)
                 .map(|j| {
-                    // (A - kI)(A - rI) = A^2 - (k + r) A + k r I
                     let a2: i64 = (0..n).map(|l| a[i][l] * a[l][j]).sum();
-                    let e = a2 - (k + r) * a[i][j] + k * r * i64::from(i == j);
-                    &scale * q(e, den)
+                    a2 - (k + r) * a[i][j] + k * r * i64::from(i == j)
                 })
                 .collect()
         })
         .collect();
-    let trace: BigRational = (0..n).map(|i| g_mat[i][i].clone()).sum();
-    assert_eq!(trace, &scale * q(g as i64, 1));
+    assert_eq!((0..n).map(|i| e[i][i]).sum::<i64>(), den * g as i64);
     for i in 0..n {
         for j in 0..n {
-            let g2: BigRational = (0..n).map(|l| &g_mat[i][l] * &g_mat[l][j]).sum();
-            assert_eq!(g2, &scale * &g_mat[i][j]);
+            let e2: i64 = (0..n).map(|l| e[i][l] * e[l][j]).sum();
+            assert_eq!(e2, den * e[i][j]);
         }
     }
+    let scale = BigRational::one() - c * q(s, 1);
+    let g_mat: Vec<Vec<BigRational>> = e
+        .iter()
+        .map(|row| row.iter().map(|&x| &scale * q(x, den)).collect())
+        .collect();
     f_of(&g_mat)
 }
 
-/// The seven known triangle-free strongly regular graphs meet the bound. For Petersen, Clebsch
-/// and Hoffman-Singleton the graph is built here, `G = (1 - c s) P_s` is checked to be PSD of rank
-/// `m` and its `F` computed exactly: `10/7`, `32/7`, `100/23`. For the pentagon the stored
-/// witness's exact value is the reference (its eigenvalues are irrational); for Gewirtz, `M22` and Higman-Sims the value is `(1 - c k)^2 + f (1 - c r)^2` with
-/// `c = (k + f r)/(k^2 + f r^2)`, computed here from the graphs' parameters. The certificate is
-/// below `mu_2 F` and within `1e-12` of it.
+/// The seven known triangle-free strongly regular graphs meet the bound. Petersen, Clebsch and
+/// Hoffman-Singleton are built here; Gewirtz, `M22` and Higman-Sims come from the library (from the
+/// Golay code), and are checked here to be strongly regular `(n, k, 0, mu)`. For each of the six,
+/// `G = (1 - c s) P_s` is checked to be PSD of rank `m` and its `F` computed exactly; it equals
+/// `(1 - c k)^2 + f (1 - c r)^2` with `c = (k + f r)/(k^2 + f r^2)` (`10/7`, `32/7`, `100/23`,
+/// `28/3`, `385/17`, `350/9`). For the pentagon the stored witness's exact value is the reference
+/// (its eigenvalues are irrational). The certificate is below `mu_2 F` and within `1e-12` of it,
+/// and the library's construction (`triangle-free-srg`, a rational `W`) has an exact `L1` within
+/// `1e-12` above it: the optimum is certified.
 #[test]
 fn triangle_free_strongly_regular_graphs_meet_the_bound() {
-    type Spec = (usize, usize, (i64, i64, i64), usize);
-    // (n, m = g, (k, r, s), f)
-    let graphs: [(&str, Spec); 7] = [
-        ("pentagon", (5, 2, (2, 0, 0), 2)),
-        ("Petersen", (10, 4, (3, 1, -2), 5)),
-        ("Clebsch", (16, 5, (5, 1, -3), 10)),
-        ("Hoffman-Singleton", (50, 21, (7, 2, -3), 28)),
-        ("Gewirtz", (56, 20, (10, 2, -4), 35)),
-        ("M22", (77, 21, (16, 2, -6), 55)),
-        ("Higman-Sims", (100, 22, (22, 2, -8), 77)),
+    use superbound::search::constructions::{Construction, Family};
+    use superbound::search::graphs;
+    type Spec = (usize, usize, (i64, i64, i64), usize, i64);
+    // (n, m = g, (k, r, s), f, mu)
+    let specs: [(&str, Spec); 7] = [
+        ("pentagon", (5, 2, (2, 0, 0), 2, 1)),
+        ("petersen", (10, 4, (3, 1, -2), 5, 1)),
+        ("clebsch", (16, 5, (5, 1, -3), 10, 2)),
+        ("hoffman-singleton", (50, 21, (7, 2, -3), 28, 1)),
+        ("gewirtz", (56, 20, (10, 2, -4), 35, 2)),
+        ("m22", (77, 21, (16, 2, -6), 55, 4)),
+        ("higman-sims", (100, 22, (22, 2, -8), 77, 6)),
     ];
-    for (name, (n, m, (k, r, s), f)) in graphs {
+    let library = graphs::all();
+    for (name, (n, m, (k, r, s), f, mu)) in specs {
+        let st = rect1(n, m);
         let value = if name == "pentagon" {
-            // Irrational (cos 72 degrees): the stored pentagon witness's exact F instead.
-            let st = rect1(n, m);
             let stored = superbound::search::store::load(&st).expect("a stored witness");
             first_order_exact(&st.model, &stored.weights) * q(3, 1)
         } else {
@@ -409,21 +416,41 @@ fn triangle_free_strongly_regular_graphs_meet_the_bound() {
             let one = BigRational::one();
             let formula = (&one - &c * q(k, 1)) * (&one - &c * q(k, 1))
                 + q(f as i64, 1) * (&one - &c * q(r, 1)) * (&one - &c * q(r, 1));
-            let built = match name {
-                "Petersen" => Some((petersen(), 1)),
-                "Clebsch" => Some((clebsch(), 2)),
-                "Hoffman-Singleton" => Some((hoffman_singleton(), 1)),
-                _ => None,
+            let a: Vec<Vec<i64>> = match name {
+                "petersen" => petersen(),
+                "clebsch" => clebsch(),
+                "hoffman-singleton" => hoffman_singleton(),
+                _ => {
+                    let g = library.iter().find(|g| g.name == name).unwrap();
+                    g.adjacency
+                        .iter()
+                        .map(|row| row.iter().map(|&x| i64::from(x)).collect())
+                        .collect()
+                }
             };
-            if let Some((a, mu)) = built {
-                assert_triangle_free_srg(&a, k, mu);
-                assert_eq!(graph_configuration(&a, (k, r, s, m), &c), formula, "{name}");
-            }
+            assert_eq!(a.len(), n, "{name}");
+            assert_triangle_free_srg(&a, k, mu);
+            assert_eq!(graph_configuration(&a, (k, r, s, m), &c), formula, "{name}");
             formula
         };
         let optimum = q(1, 3) * value;
-        let lower = verify(&certify(&rect1(n, m)).unwrap()).unwrap();
+        let lower = verify(&certify(&st).unwrap()).unwrap();
         let gap = rational_to_f64(&((&optimum - &lower) / &optimum));
         assert!((0.0..=1e-12).contains(&gap), "{name}: gap {gap:e}");
+        if name != "pentagon" {
+            let c = Construction::of_family(Family::Srg, &st.model, n, m);
+            assert_eq!(c.len(), 1, "{name}");
+            let w = c[0].witness(&st.model, n, m, &c[0].first_order_scale(&st.model));
+            let upper = first_order_exact(&st.model, &w);
+            let above = rational_to_f64(&((&upper - &optimum) / &optimum));
+            assert!(
+                (0.0..=1e-12).contains(&above),
+                "{name}: witness {above:e} above"
+            );
+            assert!(
+                rational_to_f64(&((&upper - &lower) / &lower)) <= 1e-9,
+                "{name}"
+            );
+        }
     }
 }

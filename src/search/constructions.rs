@@ -57,10 +57,14 @@ pub enum Family {
     Cell600,
     /// The 120 lines of the `E_8` roots in `R^8`: a projective 6-design (`p <= 3`).
     E8,
+    /// Rect `p = 1`: the configuration of a triangle-free strongly regular graph with `n`
+    /// vertices (Petersen, Clebsch, Hoffman-Singleton, Gewirtz, `M22`, Higman-Sims) in `R^g`,
+    /// which meets the spectral bound ([`crate::search::graphs`]).
+    Srg,
 }
 
 impl Family {
-    pub const ALL: [Family; 8] = [
+    pub const ALL: [Family; 9] = [
         Family::Orthogonal,
         Family::Antipodal,
         Family::Lines2d,
@@ -69,6 +73,7 @@ impl Family {
         Family::Cell24,
         Family::Cell600,
         Family::E8,
+        Family::Srg,
     ];
 
     pub fn name(self) -> &'static str {
@@ -81,6 +86,7 @@ impl Family {
             Family::Cell24 => "24-cell-r4",
             Family::Cell600 => "600-cell-r4",
             Family::E8 => "e8-r8",
+            Family::Srg => "triangle-free-srg",
         }
     }
 
@@ -93,7 +99,7 @@ impl Family {
             Family::Icosahedron | Family::Cell24 => Some(2),
             Family::Cell600 => Some(5),
             Family::E8 => Some(3),
-            Family::Antipodal | Family::Polygon => None,
+            Family::Antipodal | Family::Polygon | Family::Srg => None,
         }
     }
 }
@@ -341,12 +347,38 @@ impl Construction {
                 }
                 vec![Self::equal(family, family.name().into(), 8, lines(vs))]
             }
+            Family::Srg => {
+                let graph = (model.act == Activation::Rect && p == 1)
+                    .then(|| crate::search::graphs::with_vertices(n))
+                    .flatten();
+                match graph {
+                    Some(g) if g.g <= m => {
+                        let basis = g.directions();
+                        let dirs = (0..n)
+                            .map(|i| {
+                                basis
+                                    .iter()
+                                    .map(|row| {
+                                        <f64 as Scalar>::to_rational(&row[i]).expect("finite")
+                                    })
+                                    .collect()
+                            })
+                            .collect();
+                        let name = format!("{} ({})", family.name(), g.name);
+                        vec![Self::equal(family, name, g.g, dirs)]
+                    }
+                    _ => Vec::new(),
+                }
+            }
         };
         out.into_iter().filter(fits).collect()
     }
 
     /// `sum_{ij} omega_i omega_j tau_ij` and `sum omega`, exactly (see the module doc).
     pub fn interference(&self, model: &Model) -> (BigRational, BigRational) {
+        if self.family == Family::Srg {
+            return self.interference_f64(model);
+        }
         let u = Mat {
             rows: self.dim,
             cols: self.dirs.len(),
@@ -371,6 +403,32 @@ impl Construction {
         (total, sum)
     }
 
+    /// [`Self::interference`] in `f64` (the graph family: up to 100 directions with 53-bit
+    /// entries, whose exact sum takes seconds); it only tunes the scale, and the witness's loss is
+    /// computed exactly anyway.
+    fn interference_f64(&self, model: &Model) -> (BigRational, BigRational) {
+        let f = |x: &BigRational| crate::kernel::arith::rational_to_f64(x);
+        let dirs: Vec<Vec<f64>> = self
+            .dirs
+            .iter()
+            .map(|d| d.iter().map(f).collect())
+            .collect();
+        let dot = |a: &[f64], b: &[f64]| a.iter().zip(b).map(|(x, y)| x * y).sum::<f64>();
+        let mut total = 0.0;
+        for (i, di) in dirs.iter().enumerate() {
+            for (j, dj) in dirs.iter().enumerate() {
+                let g = dot(di, dj);
+                if model.act == Activation::Power || g > 0.0 {
+                    let t = g * g / (dot(di, di) * dot(dj, dj));
+                    total += f(&self.omega[i]) * f(&self.omega[j]) * t.powi(model.p as i32);
+                }
+            }
+        }
+        let sum: BigRational = self.omega.iter().fold(q(0, 1), |a, b| a + b);
+        let total = <f64 as Scalar>::to_rational(&total).expect("finite");
+        (total, sum)
+    }
+
     /// `lambda* = mu_{p+1} sum omega / (mu_{2p} sum omega omega tau)`: the first-order optimal
     /// common scale of the `a_k = lambda omega_k`.
     pub fn first_order_scale(&self, model: &Model) -> BigRational {
@@ -379,7 +437,8 @@ impl Construction {
     }
 
     /// The closed form `L1* = n mu_2 - c_p (sum omega)^2 / sum omega omega tau` of the witness
-    /// with the exact scale (the rounded witness differs by `O(2^{-2 ROOT_BITS})`).
+    /// with the exact scale (the rounded witness differs by `O(2^{-2 ROOT_BITS})`; for
+    /// [`Family::Srg`] the sum is taken in `f64`).
     pub fn first_order_closed_form(&self, model: &Model, n: usize) -> BigRational {
         let (tau, sum) = self.interference(model);
         let c_p = crate::kernel::closed_form::c_p(model);

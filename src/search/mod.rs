@@ -5,6 +5,7 @@
 
 pub mod constructions;
 pub mod floor;
+pub mod graphs;
 pub mod lp;
 pub mod montecarlo;
 pub mod optimise;
