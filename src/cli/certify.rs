@@ -36,43 +36,45 @@ pub fn certify_command(args: &CertifyArgs) -> Result<String> {
         None => certify_adaptive(&st)?,
     };
     let degree = cert.degree();
+    let what = format!(
+        "LP certificate of degree {degree}, verified exactly (q_k >= 0, f - q >= 0 on [-1, 1] by two independent exact methods)"
+    );
+    emit(args, &st, cert.to_json(), &cert.lower, &what)
+}
+
+/// Saves the certificate (`--save`) and prints it (`--json`) or says what was verified.
+fn emit(
+    args: &CertifyArgs,
+    st: &Setting,
+    file: serde_json::Value,
+    lower: &BigRational,
+    what: &str,
+) -> Result<String> {
     if let Some(path) = &args.save {
-        std::fs::write(path, format!("{}\n", cert.to_json()))
+        std::fs::write(path, format!("{file}\n"))
             .map_err(|e| Error::io(path.display().to_string(), e))?;
     }
     if args.json {
-        let mut v = cert.to_json();
-        v["float"] = json!(cert.lower.to_f64());
+        let mut v = file;
+        v["float"] = json!(lower.to_f64());
         v["verified"] = json!(true);
         return Ok(format!("{v}\n"));
     }
     Ok(format!(
-        "model: {model}; n = {} features, m = {} hidden dimensions\nLP certificate of degree {degree}, verified exactly (q_k >= 0, f - q >= 0 on [-1, 1] by two independent exact methods)\nL1 >= {}\n",
+        "model: {}; n = {} features, m = {} hidden dimensions\n{what}\nL1 >= {}\n",
+        st.model,
         st.n,
         st.m,
-        exact_text(&cert.lower)
+        exact_text(lower)
     ))
 }
 
 /// `certify --spectral`: the spectral certificate, verified by the kernel.
 fn spectral_certificate(args: &CertifyArgs, st: &Setting) -> Result<String> {
     let cert = crate::search::spectral::certify(st)?;
-    if let Some(path) = &args.save {
-        std::fs::write(path, format!("{}\n", cert.to_json()))
-            .map_err(|e| Error::io(path.display().to_string(), e))?;
-    }
-    if args.json {
-        let mut v = cert.to_json();
-        v["float"] = json!(cert.lower.to_f64());
-        v["verified"] = json!(true);
-        return Ok(format!("{v}\n"));
-    }
-    Ok(format!(
-        "model: {}; n = {} features, m = {} hidden dimensions\nspectral certificate of {} pieces, verified exactly (each cubic minimum by two independent exact methods, rho in [0, R] covered)\nL1 >= {}\n",
-        st.model,
-        st.n,
-        st.m,
-        cert.pieces.len(),
-        exact_text(&cert.lower)
-    ))
+    let what = format!(
+        "spectral certificate of {} pieces, verified exactly (each cubic minimum by two independent exact methods, rho in [0, R] covered)",
+        cert.pieces.len()
+    );
+    emit(args, st, cert.to_json(), &cert.lower, &what)
 }

@@ -98,26 +98,8 @@ fn combine(st: &Setting, v: [f64; 3]) -> f64 {
 }
 
 /// Golden-section search for the maximum of a unimodal `f` on `[lo, hi]`: `(x, f(x))`.
-fn golden_max(f: impl Fn(f64) -> f64, mut lo: f64, mut hi: f64) -> (f64, f64) {
-    let r = (5f64.sqrt() - 1.0) / 2.0;
-    let (mut x1, mut x2) = (hi - r * (hi - lo), lo + r * (hi - lo));
-    let (mut f1, mut f2) = (f(x1), f(x2));
-    for _ in 0..ITERS {
-        if f1 >= f2 {
-            hi = x2;
-            x2 = x1;
-            f2 = f1;
-            x1 = hi - r * (hi - lo);
-            f1 = f(x1);
-        } else {
-            lo = x1;
-            x1 = x2;
-            f1 = f2;
-            x2 = lo + r * (hi - lo);
-            f2 = f(x2);
-        }
-    }
-    let x = (lo + hi) / 2.0;
+fn golden_max(f: impl Fn(f64) -> f64, lo: f64, hi: f64) -> (f64, f64) {
+    let x = super::golden_section(|x| -f(x), lo, hi, ITERS);
     (x, f(x))
 }
 
