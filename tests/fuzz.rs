@@ -268,6 +268,9 @@ fn random_call(rng: &mut ChaCha8Rng, dir: &Path, k: usize) -> Vec<String> {
                 let d = pick(rng, &["0", "1", "4", "12", "30", "-1"]);
                 args.extend(["--degree".into(), d.into()]);
             }
+            if rng.random_bool(0.3) {
+                args.push("--spectral".into());
+            }
         }
         9..=10 => {
             args.push("check".into());
