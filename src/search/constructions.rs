@@ -374,59 +374,45 @@ impl Construction {
         out.into_iter().filter(fits).collect()
     }
 
-    /// `sum_{ij} omega_i omega_j tau_ij` and `sum omega`, exactly (see the module doc).
+    /// `sum_{ij} omega_i omega_j tau_ij` and `sum omega`, exactly (see the module doc), except
+    /// for [`Family::Srg`], whose directions are `f64` values already (up to 100 of them: the
+    /// exact sum of their 10^4 terms with distinct denominators takes seconds): there the sum is
+    /// taken in `f64`. It tunes the scale only; the witness's loss is computed exactly anyway.
     pub fn interference(&self, model: &Model) -> (BigRational, BigRational) {
-        if self.family == Family::Srg {
-            return self.interference_f64(model);
-        }
+        let sum: BigRational = self.omega.iter().fold(q(0, 1), |a, b| a + b);
+        let total = if self.family == Family::Srg {
+            let t: f64 = self.interference_in(model);
+            <f64 as Scalar>::to_rational(&t).expect("finite")
+        } else {
+            self.interference_in(model)
+        };
+        (total, sum)
+    }
+
+    /// `sum_{ij} omega_i omega_j tau_ij` in the number type `F`, with `tau_ij` the `2p`-th power of
+    /// the cosine of directions `i, j` (rectified: only where it is positive).
+    fn interference_in<F: Scalar>(&self, model: &Model) -> F {
         let u = Mat {
             rows: self.dim,
             cols: self.dirs.len(),
             data: (0..self.dim)
-                .flat_map(|r| self.dirs.iter().map(move |d| d[r].clone()))
+                .flat_map(|r| self.dirs.iter().map(move |d| F::from_rational(&d[r])))
                 .collect(),
         }
         .gram();
-        let p = model.p;
-        let mut total = q(0, 1);
+        let omega: Vec<F> = self.omega.iter().map(F::from_rational).collect();
+        let mut total = F::zero();
         for i in 0..u.rows {
             for j in 0..u.cols {
                 let g = u.get(i, j);
-                let counts = model.act == Activation::Power || *g > q(0, 1);
+                let counts = model.act == Activation::Power || g.positive();
                 if counts && !g.is_zero() {
-                    let tau = Ring::pow(&(g * g / (u.get(i, i) * u.get(j, j))), p);
-                    total += &self.omega[i] * &self.omega[j] * tau;
+                    let tau = Ring::pow(&g.mul(g).div(&u.get(i, i).mul(u.get(j, j))), model.p);
+                    total.add_mul(&omega[i].mul(&omega[j]), &tau);
                 }
             }
         }
-        let sum: BigRational = self.omega.iter().fold(q(0, 1), |a, b| a + b);
-        (total, sum)
-    }
-
-    /// [`Self::interference`] in `f64` (the graph family: up to 100 directions with 53-bit
-    /// entries, whose exact sum takes seconds); it only tunes the scale, and the witness's loss is
-    /// computed exactly anyway.
-    fn interference_f64(&self, model: &Model) -> (BigRational, BigRational) {
-        let f = |x: &BigRational| crate::kernel::arith::rational_to_f64(x);
-        let dirs: Vec<Vec<f64>> = self
-            .dirs
-            .iter()
-            .map(|d| d.iter().map(f).collect())
-            .collect();
-        let dot = |a: &[f64], b: &[f64]| a.iter().zip(b).map(|(x, y)| x * y).sum::<f64>();
-        let mut total = 0.0;
-        for (i, di) in dirs.iter().enumerate() {
-            for (j, dj) in dirs.iter().enumerate() {
-                let g = dot(di, dj);
-                if model.act == Activation::Power || g > 0.0 {
-                    let t = g * g / (dot(di, di) * dot(dj, dj));
-                    total += f(&self.omega[i]) * f(&self.omega[j]) * t.powi(model.p as i32);
-                }
-            }
-        }
-        let sum: BigRational = self.omega.iter().fold(q(0, 1), |a, b| a + b);
-        let total = <f64 as Scalar>::to_rational(&total).expect("finite");
-        (total, sum)
+        total
     }
 
     /// `lambda* = mu_{p+1} sum omega / (mu_{2p} sum omega omega tau)`: the first-order optimal
