@@ -646,7 +646,7 @@ impl Bound for Floor {
 }
 
 /// The best first-order lower bound proved for `b = 0` and equal importance (self, Theorem 1,
-/// the LP certificate), with its entry.
+/// the LP and the spectral certificates), with its entry.
 fn corner_first_order(st: &Query) -> Option<(&'static str, Value)> {
     let corner: [&dyn Bound; 4] = [&SelfBound, &Theorem1, &LpBound, &SpectralBound];
     corner

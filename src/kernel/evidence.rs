@@ -13,7 +13,7 @@
 //!   ([`spectral::verify`]) [rect `p = 1`, `b = 0`, equal];
 //!   (these four are first-order bounds, lifted at a density by `s (1-s)^{n-1}`);
 //! - `single-support+floor`: `s (1-s)^{n-1} L1_lower + e n s (1 - (1-s)^{n-1})` with
-//!   `L1_lower` one of the three above and `e` a floor proved here [`b = 0`, equal];
+//!   `L1_lower` one of the four above and `e` a floor proved here [`b = 0`, equal];
 //! - `floor`: `s e sum_i I_i` (first order: `e sum_i I_i`), `e` proved here by exact branch and
 //!   bound ([`floor::certify_floor_with_limit`]) [any bias, any importance];
 //! - `linear-exact`: `(n - m)^+ (s mu_2 - s^2 mu_1^2)` [power `p = 1`, any bias, equal];

@@ -132,36 +132,12 @@ pub fn all() -> Vec<Graph> {
 
 /// The graph with `n` vertices (`None` if none of the six has `n`).
 pub fn with_vertices(n: usize) -> Option<Graph> {
-    [10, 16, 50, 56, 77, 100]
-        .contains(&n)
-        .then(|| all().into_iter().find(|g| g.adjacency.len() == n))
-        .flatten()
+    all().into_iter().find(|g| g.n() == n)
 }
 
 impl Graph {
     pub fn n(&self) -> usize {
         self.adjacency.len()
-    }
-
-    /// Whether `A^2 = k I + mu (J - I - A)` with no common neighbour of adjacent vertices (the
-    /// graph is strongly regular and triangle-free) for the `mu` its spectrum implies,
-    /// `mu = k + r s`.
-    pub fn is_triangle_free_srg(&self) -> bool {
-        let a = &self.adjacency;
-        let mu = self.k + self.r * self.s;
-        (0..self.n()).all(|i| {
-            (0..self.n()).all(|j| {
-                let a2: i64 = (0..self.n()).map(|l| i64::from(a[i][l] * a[l][j])).sum();
-                let want = if i == j {
-                    self.k
-                } else if a[i][j] == 1 {
-                    0
-                } else {
-                    mu
-                };
-                a2 == want && a[i][j] == a[j][i]
-            })
-        })
     }
 
     /// The directions: the columns of an orthonormal basis (`f64`, Gram-Schmidt twice) of the

@@ -4,17 +4,19 @@
 //! For a piece `rho in [lo, hi]` the best multipliers maximise the concave
 //!
 //! ```text
-//! g(a, b) = min_{[lo, hi]} phi_K + (n - m - 1) min_{[-hi, hi]} phi_K + m min_{[-hi, hi]} phi_D
+//! g(a, b) = min_{[lo, hi]} phi_K + (n - m - 1) min_{[-hi, hi]} phi_K
+//!         + m min(min_{[-hi, min(1, hi)]} phi_D, min_{[1, hi]} phi_K)
 //! ```
 //!
 //! (a minimum of functions affine in `(a, b)`), found by golden sections in `b` and, inside, in
 //! `a`. The relaxation's value is estimated on a grid of `rho` (pieces of width 0), refined by a
 //! golden section; the target is that value less `5e-13` relative (up to `1e-3` where that needs
 //! too many pieces). `[0, R]` is then bisected until every piece reaches the target (or is
-//! narrower than `1e-10`, where it keeps what it reaches). Each piece's three minima are lowered by a small margin, converted to rationals and
-//! checked exactly; the certificate is verified again as a whole before it is returned.
+//! narrower than `1e-10`, where it keeps what it reaches). Each piece's three minima are lowered
+//! by a small margin, converted to rationals and checked exactly; the certificate is verified
+//! again as a whole before it is returned.
 
-use crate::kernel::arith::{Scalar, rational_to_f64};
+use crate::kernel::arith::Scalar;
 use crate::kernel::error::{Error, Result};
 use crate::kernel::model::Setting;
 use crate::kernel::roots::nonnegative_on;
@@ -273,9 +275,4 @@ pub fn certified(st: &Setting) -> Option<SpectralCertificate> {
         c.insert(*st, cert.clone());
     }
     cert
-}
-
-/// The bound a certificate gives, as `f64` (for reports).
-pub fn value_f64(cert: &SpectralCertificate) -> f64 {
-    rational_to_f64(&cert.lower)
 }
