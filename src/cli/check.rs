@@ -56,7 +56,9 @@ pub fn check_command(args: &CheckArgs) -> Result<String> {
     }
     if v.get("pieces").is_some() {
         use crate::kernel::spectral::{SpectralCertificate, verify as verify_spectral};
-        let cert = SpectralCertificate::from_json(&v)
+        let strict = crate::kernel::model::parse_json_strict(&text, "certificate")
+            .map_err(|e| Error::input(format!("{shown}: {e}")))?;
+        let cert = SpectralCertificate::from_json(&strict)
             .map_err(|e| Error::input(format!("{shown}: {e}")))?;
         let bound =
             verify_spectral(&cert).map_err(|e| Error::input(format!("{shown}: refused: {e}")))?;
