@@ -636,6 +636,10 @@ fn spectral_certificate_round_trip() {
         .replace(&format!("\"{lower}\""), &format!("\"{bumped}\""));
     let bad = weights_file(&text);
     refused(&["check", bad.0.to_str().unwrap()], None, "differs");
+    // A repeated key (a second, larger R) is refused, not silently resolved.
+    let saved = std::fs::read_to_string(&save).unwrap();
+    let twice = weights_file(&saved.replacen('{', "{\"R\":\"100\",", 1));
+    refused(&["check", twice.0.to_str().unwrap()], None, "twice");
     refused(
         &[
             "certify",
