@@ -461,10 +461,9 @@ impl Bound for ConstructionBound {
             evidence: Default::default(),
         })
     }
-    /// The witness's scale is tuned for `s` (golden section on the `f64` loss), then its loss
-    /// is computed exactly.
+    /// The witness's scale `a_k = x lambda omega_k` is tuned for `s` ([`tune_scale`], `x` in
+    /// `[0.05, 1.2]`), then its loss is computed exactly.
     fn at_density(&self, st: &Query, s: &BigRational) -> Option<Value> {
-        let sf = s.to_f64();
         self.candidates(st)
             .into_par_iter()
             .filter_map(|c| {
@@ -482,17 +481,7 @@ impl Bound for ConstructionBound {
                     let m = <f64 as Scalar>::to_rational(&mult).unwrap_or_else(|| q(1, 1));
                     self.witness(st, &c, &(&lam * m))
                 };
-                let best = golden_section(
-                    |x| float_loss(&st.model, &at(x), sf).unwrap_or(f64::INFINITY),
-                    0.05,
-                    1.2,
-                    30,
-                );
-                // The first-order scale itself is a candidate too (exact where it is optimal).
-                let (w, value) = [at(best), at(1.0)]
-                    .into_iter()
-                    .filter_map(|w| exact_loss(&st.model, &w, s).map(|v| (w, v)))
-                    .min_by(|a, b| a.1.cmp(&b.1))?;
+                let (w, value) = tune_scale(&st.model, s, (0.05, 1.2), at)?;
                 Some(Value {
                     value,
                     witness: Some(w),
@@ -502,6 +491,29 @@ impl Bound for ConstructionBound {
             })
             .min_by(|a, b| a.value.cmp(&b.value))
     }
+}
+
+/// The witness `at(x)` whose scale multiplier `x` in `range` is best at density `s` (golden
+/// section on the `f64` loss), or `at(1)` (exact where the first-order scale is optimal): the
+/// better of the two by its exact loss `L(W; s)`, with that loss. `None` where neither has an
+/// exact loss (rectified, too many coupled features).
+fn tune_scale(
+    model: &Model,
+    s: &BigRational,
+    range: (f64, f64),
+    at: impl Fn(f64) -> Weights,
+) -> Option<(Weights, BigRational)> {
+    let sf = s.to_f64();
+    let best = golden_section(
+        |x| float_loss(model, &at(x), sf).unwrap_or(f64::INFINITY),
+        range.0,
+        range.1,
+        30,
+    );
+    [at(best), at(1.0)]
+        .into_iter()
+        .filter_map(|w| exact_loss(model, &w, s).map(|v| (w, v)))
+        .min_by(|a, b| a.1.cmp(&b.1))
 }
 
 /// The construction candidates with no exact loss at a density (rectified, refused by the
@@ -523,8 +535,10 @@ pub fn skipped_at_density(st: &Setting) -> Vec<String> {
         .collect()
 }
 
-/// The best-known first-order witness of the model in the store (`proofs/witnesses/`, see
-/// [`crate::search::store`]): found by `superbound search`, verified exactly on every read.
+/// The best-known witness of the model in the store (`proofs/witnesses/`, see
+/// [`crate::search::store`]): found by `superbound search`, verified exactly on every read. At a
+/// density `s`, the better of the witness stored for `s` and the first-order one with its scale
+/// tuned for `s` (a valid `W` at every density).
 pub struct BestKnown;
 
 impl Bound for BestKnown {
@@ -535,14 +549,14 @@ impl Bound for BestKnown {
         Side::Upper
     }
     fn statement(&self) -> &'static str {
-        "first order, b = 0, equal importance: the stored best-known W of the model \
-         (proofs/witnesses/), its exact L1 recomputed"
+        "b = 0, equal importance: the stored best-known W of the model (proofs/witnesses/, \
+         first order and per density), its exact L1 or L(W; s) recomputed"
     }
     fn scope(&self) -> Scope {
         Scope::CORNER
     }
     fn first_order(&self, st: &Query) -> Option<Value> {
-        let stored = crate::search::store::load(&st.setting)?;
+        let stored = crate::search::store::load(&st.setting, &q(0, 1))?;
         Some(Value {
             value: stored.value,
             witness: Some(stored.weights),
@@ -550,8 +564,37 @@ impl Bound for BestKnown {
             evidence: Default::default(),
         })
     }
-    fn at_density(&self, _: &Query, _: &BigRational) -> Option<Value> {
-        None
+    fn at_density(&self, st: &Query, s: &BigRational) -> Option<Value> {
+        use crate::search::store::load;
+        let here = load(&st.setting, s).map(|stored| Value {
+            value: stored.value,
+            witness: Some(stored.weights),
+            detail: Some(format!("best-known (stored: {})", stored.file)),
+            evidence: Default::default(),
+        });
+        let rescaled = load(&st.setting, &q(0, 1)).and_then(|stored| {
+            let w0 = stored.weights;
+            let at = |x: f64| {
+                let x = <f64 as Scalar>::to_rational(&x).unwrap_or_else(|| q(1, 1));
+                let mut w = w0.clone();
+                w.w.data.iter_mut().for_each(|v| *v *= &x);
+                w
+            };
+            let (w, value) = tune_scale(&st.model, s, (0.5, 1.1), at)?;
+            Some(Value {
+                value,
+                witness: Some(w),
+                detail: Some(format!(
+                    "best-known (stored: {}, rescaled for this density)",
+                    stored.file
+                )),
+                evidence: Default::default(),
+            })
+        });
+        [here, rescaled]
+            .into_iter()
+            .flatten()
+            .min_by(|a, b| a.value.cmp(&b.value))
     }
 }
 

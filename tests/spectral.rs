@@ -259,7 +259,8 @@ fn no_configuration_beats_the_bound() {
         let lower = verify(&cert).unwrap();
         let lf = rational_to_f64(&lower);
         assert!((lf - v).abs() <= 1e-9 * v, "({n}, {m}): {lf} against {v}");
-        let stored = superbound::search::store::load(&st).expect("a stored witness");
+        let stored = superbound::search::store::load(&st, &BigRational::from_integer(0.into()))
+            .expect("a stored witness");
         let l1 = first_order_exact(&st.model, &stored.weights);
         assert!(l1 >= lower, "({n}, {m}): stored L1 {l1} below {lower}");
     }
@@ -409,7 +410,8 @@ fn triangle_free_strongly_regular_graphs_meet_the_bound() {
     for (name, (n, m, (k, r, s), f, mu)) in specs {
         let st = rect1(n, m);
         let value = if name == "pentagon" {
-            let stored = superbound::search::store::load(&st).expect("a stored witness");
+            let stored = superbound::search::store::load(&st, &BigRational::from_integer(0.into()))
+                .expect("a stored witness");
             first_order_exact(&st.model, &stored.weights) * q(3, 1)
         } else {
             let c = q(k + f as i64 * r, k * k + f as i64 * r * r);

@@ -2,7 +2,7 @@
 //! the kernel, the store never gets worse, and the bounds use it (issue 11's acceptance rows).
 
 use num_rational::BigRational;
-use superbound::bounds::{Setting, best_of, first_order_entries};
+use superbound::bounds::{Setting, best_of, density_entries, first_order_entries};
 use superbound::kernel::evidence::verify_witness;
 use superbound::kernel::model::{Activation, Mat, Model, Values, Weights};
 use superbound::search::store::{Outcome, file_name, load_from, offer};
@@ -42,12 +42,13 @@ fn every_stored_witness_is_verified() {
             v["n"].as_u64().unwrap() as usize,
             v["m"].as_u64().unwrap() as usize,
         );
+        let s: BigRational = v["density"].as_str().unwrap().parse().unwrap();
         assert_eq!(
             path.file_name().unwrap().to_str().unwrap(),
-            file_name(&st),
-            "the file name names its model"
+            file_name(&st, &s),
+            "the file name names its model and density"
         );
-        let stored = load_from(&store_dir(), &st).unwrap().unwrap();
+        let stored = load_from(&store_dir(), &st, &s).unwrap().unwrap();
         assert_eq!(
             (stored.value.clone(), stored.value.clone()),
             value,
@@ -67,16 +68,20 @@ fn every_stored_witness_is_verified() {
                 for m in 2..=4 {
                     let st = setting(act, p, n, m);
                     assert!(
-                        store_dir().join(file_name(&st)).exists(),
+                        store_dir().join(file_name(&st, &q(0, 1))).exists(),
                         "{} is missing",
-                        file_name(&st)
+                        file_name(&st, &q(0, 1))
                     );
                 }
             }
         }
         for p in 1..=2 {
             for (n, m) in [(20, 5), (100, 10)] {
-                assert!(store_dir().join(file_name(&setting(act, p, n, m))).exists());
+                assert!(
+                    store_dir()
+                        .join(file_name(&setting(act, p, n, m), &q(0, 1)))
+                        .exists()
+                );
             }
         }
     }
@@ -116,30 +121,168 @@ fn the_store_never_gets_worse() {
     let st = setting(Activation::Power, 1, 3, 2);
     let good = w2(&[(1, 0), (0, 1), (0, 0)], 1);
     let worse = w2(&[(1, 0), (0, 1), (0, 0)], 2);
-    let (o, v) = offer(&dir, &st, &worse, "test: worse first").unwrap();
+    let (o, v) = offer(&dir, &st, &q(0, 1), &worse, "test: worse first").unwrap();
     assert_eq!(o, Outcome::New);
     assert_eq!(v, q(17, 24));
-    let (o, v) = offer(&dir, &st, &good, "test: better").unwrap();
+    let (o, v) = offer(&dir, &st, &q(0, 1), &good, "test: better").unwrap();
     assert_eq!(o, Outcome::Improved(q(17, 24)));
     assert_eq!(v, q(1, 3));
-    let path = dir.join(file_name(&st));
+    let path = dir.join(file_name(&st, &q(0, 1)));
     let before = std::fs::read_to_string(&path).unwrap();
-    let (o, v) = offer(&dir, &st, &worse, "test: worse again").unwrap();
+    let (o, v) = offer(&dir, &st, &q(0, 1), &worse, "test: worse again").unwrap();
     assert_eq!(o, Outcome::Kept(q(1, 3)));
     assert_eq!(v, q(17, 24));
-    let (o, _) = offer(&dir, &st, &good, "test: equal").unwrap();
+    let (o, _) = offer(&dir, &st, &q(0, 1), &good, "test: equal").unwrap();
     assert_eq!(o, Outcome::Kept(q(1, 3)));
     assert_eq!(std::fs::read_to_string(&path).unwrap(), before);
     assert!(before.contains("test: better"));
-    let stored = load_from(&dir, &st).unwrap().unwrap();
+    let stored = load_from(&dir, &st, &q(0, 1)).unwrap().unwrap();
     assert_eq!(stored.value, q(1, 3));
     // A tampered claim is refused on reading.
     std::fs::write(&path, before.replace("\"1/3\"", "\"1/4\"")).unwrap();
-    assert!(load_from(&dir, &st).is_err());
+    assert!(load_from(&dir, &st, &q(0, 1)).is_err());
     // ... and a tampered file is replaced even by a worse witness (it proves nothing).
-    let (o, _) = offer(&dir, &st, &worse, "test: after tampering").unwrap();
+    let (o, _) = offer(&dir, &st, &q(0, 1), &worse, "test: after tampering").unwrap();
     assert_eq!(o, Outcome::New);
     let _ = std::fs::remove_dir_all(&dir);
+}
+
+/// Witnesses at a density: stored as `...-s1_100.json` with their exact loss `L(W; s)`,
+/// re-verified at that density, refused under another density's name, never replaced by a
+/// worse one. Values by hand: power p = 1 (`xhat = G x`), n = 3, m = 2, `E x_j^2 = s/3`.
+/// Orthogonal unit columns on two features and a zero third reconstruct the two exactly and
+/// miss the third: `L = s/3`, `1/300` at `s = 1/100`. Columns scaled by 1/2 miss each of the
+/// two by `(3/4)^2 s/3`: `L = s (3/8 + 1/3) = 17 s/24`, `17/2400`.
+#[test]
+fn density_witnesses_are_stored_and_checked_at_their_density() {
+    let dir = temp_store("density");
+    let st = setting(Activation::Power, 1, 3, 2);
+    let s = q(1, 100);
+    let good = w2(&[(1, 0), (0, 1), (0, 0)], 1);
+    let worse = w2(&[(1, 0), (0, 1), (0, 0)], 2);
+    assert_eq!(file_name(&st, &s), "power-p1-n3-m2-s1_100.json");
+    let (o, v) = offer(&dir, &st, &s, &worse, "test: worse").unwrap();
+    assert_eq!((o, v), (Outcome::New, q(17, 2400)));
+    let (o, v) = offer(&dir, &st, &s, &good, "test: better").unwrap();
+    assert_eq!((o, v), (Outcome::Improved(q(17, 2400)), q(1, 300)));
+    let (o, _) = offer(&dir, &st, &s, &worse, "test: worse again").unwrap();
+    assert_eq!(o, Outcome::Kept(q(1, 300)));
+    assert_eq!(load_from(&dir, &st, &s).unwrap().unwrap().value, q(1, 300));
+    // No first-order file was written, and another density has none either.
+    assert!(load_from(&dir, &st, &q(0, 1)).unwrap().is_none());
+    assert!(load_from(&dir, &st, &q(1, 50)).unwrap().is_none());
+    // The file under another density's name is refused: its claim is for s = 1/100.
+    let path = dir.join(file_name(&st, &s));
+    let text = std::fs::read_to_string(&path).unwrap();
+    assert!(text.contains("\"density\": \"1/100\""), "{text}");
+    std::fs::write(dir.join(file_name(&st, &q(1, 50))), &text).unwrap();
+    let err = load_from(&dir, &st, &q(1, 50)).unwrap_err().to_string();
+    assert!(err.contains("density 1/100, not at 1/50"), "{err}");
+    // ... and with the density changed inside too, the claim 1/300 is wrong at 1/50 (2/300).
+    std::fs::write(
+        dir.join(file_name(&st, &q(1, 50))),
+        text.replace("\"1/100\"", "\"1/50\""),
+    )
+    .unwrap();
+    let err = load_from(&dir, &st, &q(1, 50)).unwrap_err().to_string();
+    assert!(err.contains("exact value is 1/150"), "{err}");
+    let _ = std::fs::remove_dir_all(&dir);
+}
+
+/// `E sum_i (x_i - (G x)_i^p)^2` for the power activation, `x_j = B_j U_j` with `B_j ~
+/// Bernoulli(s)` and `U_j` uniform on `[0, 1]`: summed over the `2^n` supports, each square
+/// expanded as a polynomial in the active `U_j` (`E U^k = 1/(k+1)`), in `f64`. A second
+/// implementation, sharing nothing with the kernel's moment recursion.
+fn power_loss_by_supports(g: &[Vec<f64>], p: u32, s: f64) -> f64 {
+    use std::collections::HashMap;
+    type Poly = HashMap<Vec<u32>, f64>;
+    let mul = |a: &Poly, b: &Poly| {
+        let mut out = Poly::new();
+        for (ea, ca) in a {
+            for (eb, cb) in b {
+                let e: Vec<u32> = ea.iter().zip(eb).map(|(x, y)| x + y).collect();
+                *out.entry(e).or_insert(0.0) += ca * cb;
+            }
+        }
+        out
+    };
+    let n = g.len();
+    let mut total = 0.0;
+    for mask in 0u32..(1 << n) {
+        let active: Vec<usize> = (0..n).filter(|j| mask >> j & 1 == 1).collect();
+        let k = active.len();
+        let unit = |a: usize| (0..k).map(|b| u32::from(a == b)).collect::<Vec<u32>>();
+        let prob = s.powi(k as i32) * (1.0 - s).powi((n - k) as i32);
+        for (i, row) in g.iter().enumerate() {
+            let lin: Poly = active
+                .iter()
+                .enumerate()
+                .map(|(a, &j)| (unit(a), row[j]))
+                .collect();
+            let mut e: Poly = [(vec![0; k], 1.0)].into_iter().collect();
+            for _ in 0..p {
+                e = mul(&e, &lin);
+            }
+            e.values_mut().for_each(|c| *c = -*c);
+            if let Some(a) = active.iter().position(|&j| j == i) {
+                *e.entry(unit(a)).or_insert(0.0) += 1.0;
+            }
+            let sq = mul(&e, &e);
+            let mean: f64 = sq
+                .iter()
+                .map(|(ex, c)| c * ex.iter().map(|&d| 1.0 / (d as f64 + 1.0)).product::<f64>())
+                .sum();
+            total += prob * mean;
+        }
+    }
+    total
+}
+
+/// The table at density 1/100 uses the store: power (4, 3, 2), whose orthogonal columns gave
+/// ratio 3.18 before, has its upper bound from the stored witness at 1/100, within 10% of the
+/// lower bound. The stored value is confirmed by [`power_loss_by_supports`] to 1e-12.
+#[test]
+fn density_rows_use_the_store() {
+    let st = setting(Activation::Power, 2, 4, 3);
+    let s = q(1, 100);
+    let best = best_of(&density_entries(&st, &s)).unwrap();
+    let (lo, up) = (&best.lower.value.value, &best.upper.value.value);
+    let by = best.upper.value.detail.clone().unwrap_or_default();
+    assert!(
+        by.contains("best-known (stored: power-p2-n4-m3-s1_100.json)"),
+        "{by}"
+    );
+    assert!(up >= lo && up / lo < q(11, 10), "{lo} {up}");
+    let stored = load_from(&store_dir(), &st, &s).unwrap().unwrap();
+    assert_eq!(&stored.value, up);
+    let w = &stored.weights;
+    let g: Vec<Vec<f64>> = (0..st.n)
+        .map(|i| {
+            (0..st.n)
+                .map(|j| {
+                    (0..st.m)
+                        .map(|r| {
+                            let x = |c: usize| {
+                                superbound::kernel::arith::rational_to_f64(&w.w.data[r * st.n + c])
+                            };
+                            x(i) * x(j)
+                        })
+                        .sum()
+                })
+                .collect()
+        })
+        .collect();
+    let independent = power_loss_by_supports(&g, 2, 0.01);
+    let exact = superbound::kernel::arith::rational_to_f64(up);
+    assert!(
+        ((independent - exact) / exact).abs() < 1e-12,
+        "{independent} vs {exact}"
+    );
+    // The orthogonal construction's value at 1/100 (the old upper bound) is 3.18 times the
+    // lower bound: mu_2 - c_2 = 1/3 - 5/16 = 1/48 per represented feature (three) plus
+    // mu_2 = 1/3 for the fourth, times s.
+    let orth = (q(3, 48) + q(1, 3)) * q(1, 100);
+    assert!(up * q(2, 1) < orth);
 }
 
 /// The command refuses nothing silently: `search` writes, a rerun keeps or improves.
@@ -170,7 +313,7 @@ fn search_command_fills_and_keeps() {
     assert!(text.contains("power-p2-n3-m2.json: new"), "{text}");
     // Three equiangular lines meet Theorem 1 at (3, 2, 2): L1 = 1/6 (THEORY's worked example).
     let st = setting(Activation::Power, 2, 3, 2);
-    let stored = load_from(&dir, &st).unwrap().unwrap();
+    let stored = load_from(&dir, &st, &q(0, 1)).unwrap().unwrap();
     let gap = (&stored.value - q(1, 6)) / q(1, 6);
     assert!(
         gap >= q(0, 1) && gap < q(1, 1_000_000_000_000),
@@ -198,7 +341,7 @@ fn search_command_fills_and_keeps() {
         .unwrap();
     let text = String::from_utf8(out.stdout).unwrap();
     assert!(text.contains("kept") || text.contains("improved"), "{text}");
-    assert!(load_from(&dir, &st).unwrap().unwrap().value <= stored.value);
+    assert!(load_from(&dir, &st, &q(0, 1)).unwrap().unwrap().value <= stored.value);
     let _ = std::fs::remove_dir_all(&dir);
 }
 
@@ -235,7 +378,7 @@ fn issue_rows_are_certified_by_default() {
     // (5, 3, 2): the best-known witness is the upper bound.
     let st = setting(Activation::Power, 2, 5, 3);
     let (_, up, by) = ratio(&st);
-    let stored = load_from(&store_dir(), &st).unwrap().unwrap();
+    let stored = load_from(&store_dir(), &st, &q(0, 1)).unwrap().unwrap();
     assert!(up <= stored.value);
     assert!(by.contains("best-known") || up < stored.value, "{by}");
 }

@@ -1,6 +1,8 @@
-//! `superbound search`: improves the store of best-known first-order witnesses.
+//! `superbound search`: improves the store of best-known witnesses (first order, or at the
+//! densities given).
 
 use super::*;
+use num_traits::Zero;
 
 #[derive(Args, Debug)]
 pub struct SearchArgs {
@@ -19,6 +21,10 @@ pub struct SearchArgs {
     /// Distribution of an active feature's value: uniform, one, or beta:A,B.
     #[arg(long, default_value = "uniform")]
     values: String,
+    /// Densities: `0` is first order (`L1`), anything else a density in `(0, 1]` at which the
+    /// exact loss `L(W; s)` is minimised and stored, e.g. `0,1/100`.
+    #[arg(long, default_value = "0", allow_hyphen_values = true)]
+    density: String,
     /// Random restarts per model (the constructions and the stored witness are added as starts).
     #[arg(long, default_value_t = 64)]
     restarts: usize,
@@ -35,7 +41,7 @@ pub struct SearchArgs {
 }
 
 pub fn search_command(args: &SearchArgs) -> Result<String> {
-    use crate::report::table::{parse_list, parse_shard};
+    use crate::report::table::{parse_densities, parse_list, parse_shard};
     use crate::search::optimise::{Objective, Options, Problem, optimise};
     use crate::search::store::{Outcome, load_from, offer, rationalise};
     let acts = args
@@ -59,6 +65,10 @@ pub fn search_command(args: &SearchArgs) -> Result<String> {
         return Err(Error::input("--restarts must be in 1..=1000"));
     }
     let values: Values = args.values.parse().map_err(Error::input)?;
+    let densities: Vec<BigRational> = parse_densities(&args.density)?
+        .into_iter()
+        .map(|d| d.unwrap_or_else(|| BigRational::from_integer(0.into())))
+        .collect();
     let dir = match &args.store {
         Some(d) => d.clone(),
         None => crate::search::store::default_dir().ok_or_else(|| {
@@ -86,7 +96,9 @@ pub fn search_command(args: &SearchArgs) -> Result<String> {
                             p * p
                         )));
                     }
-                    settings.push(st);
+                    for s in &densities {
+                        settings.push((st, s.clone()));
+                    }
                 }
             }
         }
@@ -109,10 +121,14 @@ pub fn search_command(args: &SearchArgs) -> Result<String> {
         .map(|s| s.trim().to_string())
         .unwrap_or_default();
     let mut out = String::new();
-    for st in settings {
+    for (st, s) in settings {
         let problem = Problem {
             setting: st,
-            objective: Objective::FirstOrder,
+            objective: if s.is_zero() {
+                Objective::FirstOrder
+            } else {
+                Objective::Density(s.clone())
+            },
             bias: false,
             importance: None,
         };
@@ -125,9 +141,18 @@ pub fn search_command(args: &SearchArgs) -> Result<String> {
             },
         )?;
         // The stored witness may be better than anything found from these starts: polish it
-        // too (an extra start), so repeated searches improve on it.
+        // too (an extra start), so repeated searches improve on it. At a density, the stored
+        // first-order witness is polished for it as well.
         let mut candidates = vec![(found.weights.clone(), found.start.clone())];
-        if let Ok(Some(old)) = load_from(&dir, &st) {
+        let zero = BigRational::zero();
+        let olds = [
+            (&s, "the stored witness, polished"),
+            (&zero, "the stored first-order witness, polished"),
+        ];
+        for (at, from) in olds.into_iter().take(if s.is_zero() { 1 } else { 2 }) {
+            let Ok(Some(old)) = load_from(&dir, &st, at) else {
+                continue;
+            };
             let x0: Vec<f64> = old.weights.w.data.iter().map(|v| v.to_f64()).collect();
             let (x, _) = crate::search::optimise::lbfgs(&problem, x0, 2000);
             let (w, _) = problem.unpack(&x);
@@ -143,22 +168,31 @@ pub fn search_command(args: &SearchArgs) -> Result<String> {
                         cols: w.cols,
                         data,
                     }),
-                    "the stored witness, polished".to_string(),
+                    from.to_string(),
                 ));
             }
         }
-        let (w, start) = candidates
+        let name = crate::search::store::file_name(&st, &s);
+        let Some((w, start)) = candidates
             .into_iter()
-            .map(|(w, s)| (rationalise(&st, &w), s))
+            .filter_map(|(w, from)| rationalise(&st, &s, &w).map(|r| (r, from)))
             .min_by(|a, b| a.0.1.cmp(&b.0.1))
-            .map(|((w, _), s)| (w, s))
-            .expect("at least one candidate");
+            .map(|((w, _), from)| (w, from))
+        else {
+            let line = format!(
+                "{name}: skipped (no exact loss at density {s}: rectified, too many coupled \
+                 features)"
+            );
+            eprintln!("{line}");
+            out += &line;
+            out.push('\n');
+            continue;
+        };
         let source = format!(
             "superbound search: L-BFGS, seed {}, restarts {}, best start {start}; {date}",
             args.seed, args.restarts
         );
-        let (outcome, value) = offer(&dir, &st, &w, &source)?;
-        let name = crate::search::store::file_name(&st);
+        let (outcome, value) = offer(&dir, &st, &s, &w, &source)?;
         let line = match outcome {
             Outcome::New => format!("{name}: new {}", fmt_decimal_exact(&value)),
             Outcome::Improved(old) => format!(

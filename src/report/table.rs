@@ -398,14 +398,14 @@ pub fn store_arguments(
     importance: Option<&bounds::ImportanceSpec>,
 ) -> serde_json::Value {
     serde_json::json!({
-        "store_format": 4,
+        "store_format": 5,
         "evidence_format": crate::kernel::evidence::EVIDENCE_FORMAT,
         "values": values.to_string(),
         "optimize": optimize,
         "bias": bias,
         "importance": importance.map(|i| i.to_string()),
         "lp_degree": "adaptive: d, d + 4, d + 8 with d = max(12, 2p), while the bound rises by 1e-12",
-        "best_known": "proofs/witnesses (first order)",
+        "best_known": "proofs/witnesses (first order, and per density with the first-order witness rescaled)",
     })
 }
 

@@ -1,8 +1,9 @@
 //! The store of best-known configurations (untrusted files, verified on every read): one
-//! witness file per model under `proofs/witnesses/`, in the witness format the kernel checks
-//! ([`crate::kernel::evidence::verify_witness`]): `{"activation", "p", "values", "n", "m",
-//! "W", "value", "source"}`, first order (`s -> 0`), `b = 0`, equal importance. `value` is the
-//! exact `L1` of the rational `W`; `source` says how it was found.
+//! witness file per model and density under `proofs/witnesses/`, in the witness format the
+//! kernel checks ([`crate::kernel::evidence::verify_witness`]): `{"activation", "p", "values",
+//! "n", "m", "density", "W", "value", "source"}`, `b = 0`, equal importance. At density `0`
+//! (first order, `s -> 0`) `value` is the exact `L1` of the rational `W`; at a density `s > 0`
+//! it is the exact loss `L(W; s)`. `source` says how it was found.
 //!
 //! Reading a witness recomputes its exact value with the kernel and refuses a file whose claim
 //! is wrong; [`offer`] replaces a stored witness only by a strictly better one (its exact value
@@ -13,6 +14,7 @@ use crate::kernel::evidence::verify_witness;
 use crate::kernel::model::{Mat, Setting, Values, Weights};
 use num_bigint::BigInt;
 use num_rational::BigRational;
+use num_traits::Zero;
 use std::path::{Path, PathBuf};
 
 /// The store's directory: `$SUPERBOUND_STORE` if set (an empty value disables the store),
@@ -25,9 +27,10 @@ pub fn default_dir() -> Option<PathBuf> {
     }
 }
 
-/// The file name of a model's first-order witness, e.g. `power-p2-n20-m5.json` (values other
-/// than uniform are named: `rect-p1-n5-m2-beta2_3.json`).
-pub fn file_name(st: &Setting) -> String {
+/// The file name of a model's witness at density `s`, e.g. `power-p2-n20-m5.json` at first
+/// order (`s = 0`) and `power-p2-n4-m3-s1_100.json` at `s = 1/100` (values other than uniform
+/// are named: `rect-p1-n5-m2-beta2_3.json`).
+pub fn file_name(st: &Setting, s: &BigRational) -> String {
     let values = match st.model.values {
         Values::Uniform => String::new(),
         v => format!(
@@ -38,13 +41,29 @@ pub fn file_name(st: &Setting) -> String {
                 .collect::<String>()
         ),
     };
+    let density = if s.is_zero() {
+        String::new()
+    } else {
+        format!("-s{}", s.to_string().replace('/', "_"))
+    };
     format!(
-        "{}-p{}-n{}-m{}{values}.json",
+        "{}-p{}-n{}-m{}{values}{density}.json",
         st.model.act.name(),
         st.model.p,
         st.n,
         st.m
     )
+}
+
+/// The value a stored witness claims: the exact `L1` at `s = 0`, the exact loss `L(W; s)` at
+/// a density `s > 0` (`None` where the kernel has no exact route: rectified, too many coupled
+/// features).
+pub fn stored_value(st: &Setting, s: &BigRational, w: &Weights) -> Option<BigRational> {
+    if s.is_zero() {
+        Some(crate::kernel::loss::first_order_exact(&st.model, w))
+    } else {
+        crate::kernel::loss::exact_loss(&st.model, w, s)
+    }
 }
 
 /// A stored witness, verified.
@@ -60,7 +79,13 @@ pub struct Stored {
 }
 
 /// The witness file's JSON text.
-pub fn witness_text(st: &Setting, w: &Weights, value: &BigRational, source: &str) -> String {
+pub fn witness_text(
+    st: &Setting,
+    s: &BigRational,
+    w: &Weights,
+    value: &BigRational,
+    source: &str,
+) -> String {
     let rows: Vec<Vec<String>> = (0..w.m())
         .map(|r| w.w.row(r).iter().map(|x| x.to_string()).collect())
         .collect();
@@ -70,7 +95,7 @@ pub fn witness_text(st: &Setting, w: &Weights, value: &BigRational, source: &str
         "values": st.model.values.to_string(),
         "n": st.n,
         "m": st.m,
-        "density": "0",
+        "density": s.to_string(),
         "value": value.to_string(),
         "float": crate::kernel::arith::rational_to_f64(value),
         "source": source,
@@ -92,11 +117,11 @@ pub fn witness_text(st: &Setting, w: &Weights, value: &BigRational, source: &str
     format!("{{\n{}\n}}\n", lines.join(",\n"))
 }
 
-/// Reads and verifies the witness of `st` in `dir` (`Ok(None)`: no file). A file for another
-/// model or size, with a bias or importance weights, or whose value is not its exact `L1`, is
-/// an error.
-pub fn load_from(dir: &Path, st: &Setting) -> Result<Option<Stored>> {
-    let file = file_name(st);
+/// Reads and verifies the witness of `st` at density `s` in `dir` (`Ok(None)`: no file). A
+/// file for another model, size or density, with a bias or importance weights, or whose value
+/// is not its exact loss, is an error.
+pub fn load_from(dir: &Path, st: &Setting, s: &BigRational) -> Result<Option<Stored>> {
+    let file = file_name(st, s);
     let path = dir.join(&file);
     let text = match std::fs::read_to_string(&path) {
         Ok(t) => t,
@@ -116,11 +141,21 @@ pub fn load_from(dir: &Path, st: &Setting) -> Result<Option<Stored>> {
             return Err(bad(format!("a stored witness has no {key:?}")));
         }
     }
-    if obj
-        .get("density")
-        .is_some_and(|d| d.as_str() != Some("0") && d.as_u64() != Some(0))
-    {
-        return Err(bad("a stored witness is first order (density 0)".into()));
+    let density = match obj.get("density") {
+        None => BigRational::zero(),
+        Some(d) => d
+            .as_str()
+            .and_then(|t| t.parse::<BigRational>().ok())
+            .or_else(|| {
+                d.as_u64()
+                    .map(|v: u64| BigRational::from_integer(BigInt::from(v)))
+            })
+            .ok_or_else(|| bad(format!("\"density\" is not a rational number: {d}")))?,
+    };
+    if &density != s {
+        return Err(bad(format!(
+            "is a witness at density {density}, not at {s}"
+        )));
     }
     let (value, hi) = verify_witness(&text).map_err(bad)?;
     if value != hi {
@@ -156,16 +191,16 @@ pub fn load_from(dir: &Path, st: &Setting) -> Result<Option<Stored>> {
 
 /// [`load_from`] the default store; a missing store or file, or a file that fails, gives
 /// `None` (a failing file is reported on stderr once per file).
-pub fn load(st: &Setting) -> Option<Stored> {
+pub fn load(st: &Setting, s: &BigRational) -> Option<Stored> {
     let dir = default_dir()?;
-    match load_from(&dir, st) {
+    match load_from(&dir, st, s) {
         Ok(found) => found,
         Err(e) => {
             use std::collections::HashSet;
             use std::sync::{Mutex, OnceLock};
             static WARNED: OnceLock<Mutex<HashSet<String>>> = OnceLock::new();
             let warned = WARNED.get_or_init(|| Mutex::new(HashSet::new()));
-            if warned.lock().is_ok_and(|mut w| w.insert(file_name(st))) {
+            if warned.lock().is_ok_and(|mut w| w.insert(file_name(st, s))) {
                 eprintln!("superbound: warning: stored witness ignored: {e}");
             }
             None
@@ -184,13 +219,14 @@ pub enum Outcome {
     Kept(BigRational),
 }
 
-/// Offers a first-order witness for `st`: its exact `L1` is computed, and it is written only
-/// when no witness is stored or it is strictly better than the stored one (which is verified;
-/// a stored file that fails verification is replaced). Returns what happened and the exact
-/// value of the offered witness.
+/// Offers a witness for `st` at density `s`: its exact value ([`stored_value`]) is computed,
+/// and it is written only when no witness is stored or it is strictly better than the stored
+/// one (which is verified; a stored file that fails verification is replaced). Returns what
+/// happened and the exact value of the offered witness.
 pub fn offer(
     dir: &Path,
     st: &Setting,
+    s: &BigRational,
     w: &Weights,
     source: &str,
 ) -> Result<(Outcome, BigRational)> {
@@ -199,8 +235,13 @@ pub fn offer(
             "a stored witness is an m x n W without bias or importance",
         ));
     }
-    let value = crate::kernel::loss::first_order_exact(&st.model, w);
-    let old = match load_from(dir, st) {
+    let value = stored_value(st, s, w).ok_or_else(|| {
+        Error::too_large(format!(
+            "no exact loss at density {s} for this W (rectified, too many coupled features): \
+             nothing stored"
+        ))
+    })?;
+    let old = match load_from(dir, st, s) {
         Ok(old) => old,
         Err(e) => {
             eprintln!("superbound: warning: replacing a stored witness that fails: {e}");
@@ -212,15 +253,15 @@ pub fn offer(
         Some(old) => Outcome::Improved(old.value),
         None => Outcome::New,
     };
-    let text = witness_text(st, w, &value, source);
+    let text = witness_text(st, s, w, &value, source);
     // The kernel re-checks the text before it is written.
     let checked = verify_witness(&text).map_err(Error::input)?;
     if checked.0 != value || checked.1 != value {
         return Err(Error::input("the witness's value changed on re-checking"));
     }
     std::fs::create_dir_all(dir).map_err(|e| Error::io(dir.display().to_string(), e))?;
-    let path = dir.join(file_name(st));
-    let tmp = dir.join(format!(".{}.tmp{}", file_name(st), std::process::id()));
+    let path = dir.join(file_name(st, s));
+    let tmp = dir.join(format!(".{}.tmp{}", file_name(st, s), std::process::id()));
     std::fs::write(&tmp, text).map_err(|e| Error::io(tmp.display().to_string(), e))?;
     std::fs::rename(&tmp, &path).map_err(|e| Error::io(path.display().to_string(), e))?;
     Ok((outcome, value))
@@ -241,29 +282,22 @@ pub fn round_weights(w: &Weights, bits: usize) -> Weights {
     })
 }
 
-/// A short rational form of `w` with (almost) the same `L1`: the roundings to `2^-bits` for
-/// `bits` in 24, 32, 40 and `w` itself; the one of fewest bits whose exact `L1` is within
-/// `1e-15` relative of the smallest of them (small denominators keep the files and the exact
-/// evaluation small).
-pub fn rationalise(st: &Setting, w: &Weights) -> (Weights, BigRational) {
+/// A short rational form of `w` with (almost) the same value at density `s` ([`stored_value`]):
+/// the roundings to `2^-bits` for `bits` in 24, 32, 40 and `w` itself; the one of fewest bits
+/// whose exact value is within `1e-15` relative of the smallest of them (small denominators
+/// keep the files and the exact evaluation small). `None` where no candidate has an exact value.
+pub fn rationalise(st: &Setting, s: &BigRational, w: &Weights) -> Option<(Weights, BigRational)> {
     let mut cands: Vec<(Weights, BigRational)> = [24, 32, 40]
         .into_iter()
         .map(|b| round_weights(w, b))
         .chain(std::iter::once(Weights::new(w.w.clone())))
-        .map(|c| {
-            let v = crate::kernel::loss::first_order_exact(&st.model, &c);
-            (c, v)
-        })
+        .filter_map(|c| stored_value(st, s, &c).map(|v| (c, v)))
         .collect();
-    let best = cands
-        .iter()
-        .map(|c| c.1.clone())
-        .min()
-        .expect("four candidates");
+    let best = cands.iter().map(|c| c.1.clone()).min()?;
     let tol = &best * BigRational::new(BigInt::from(1), BigInt::from(10).pow(15));
     let k = cands
         .iter()
         .position(|c| c.1 <= &best + &tol)
         .expect("the best is within its tolerance");
-    cands.swap_remove(k)
+    Some(cands.swap_remove(k))
 }
