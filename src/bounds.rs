@@ -523,6 +523,15 @@ pub fn skipped_at_density(st: &Setting) -> Vec<String> {
     if st.model.act != Activation::Rect {
         return Vec::new();
     }
+    let stored = crate::search::store::load(st, &q(0, 1)).and_then(|stored| {
+        let g = stored.weights.exact_gram();
+        crate::kernel::oracle::oracle_refusal(&st.model, &g).map(|why| {
+            format!(
+                "best-known (stored: {}, rescaled for this density): {why}",
+                stored.file
+            )
+        })
+    });
     Family::ALL
         .iter()
         .flat_map(|&f| ConstructionBound(f).candidates(st))
@@ -532,14 +541,79 @@ pub fn skipped_at_density(st: &Setting) -> Vec<String> {
             crate::kernel::oracle::oracle_refusal(&st.model, &g)
                 .map(|why| format!("{}: {why}", c.name))
         })
+        .chain(stored)
         .collect()
 }
 
 /// The best-known witness of the model in the store (`proofs/witnesses/`, see
-/// [`crate::search::store`]): found by `superbound search`, verified exactly on every read. At a
-/// density `s`, the better of the witness stored for `s` and the first-order one with its scale
-/// tuned for `s` (a valid `W` at every density).
+/// [`crate::search::store`]): found by `superbound search` for `b = 0` and equal importance,
+/// verified exactly on every read. At a density `s`, the better of the witness stored for `s`
+/// and the first-order one with its scale tuned for `s` (a valid `W` at every density). Any
+/// `W` bounds every question from above once its loss is computed for that question: with a
+/// bias (`b = 0` is one choice of it) and with importance weights (the loss is recomputed with
+/// them, for the stored columns and for them matched to the weights, [`with_importance`]).
 pub struct BestKnown;
+
+/// The stored `w` for the question's importance weights: as stored, and (with weights) with
+/// its columns permuted so that the longest column goes to the most important feature, the
+/// next to the next, and so on; each carrying the weights, with the value `value` gives it,
+/// the better one. `None` where `value` gives none.
+fn with_importance(
+    st: &Query,
+    w: Weights,
+    value: impl Fn(&Weights) -> Option<BigRational>,
+) -> Option<(Weights, BigRational, bool)> {
+    let Some(imp) = &st.importance else {
+        return value(&w).map(|v| (w, v, false));
+    };
+    let n = w.n();
+    let norm2 = |i: usize| -> BigRational {
+        (0..w.m())
+            .map(|r| &w.w.data[r * n + i] * &w.w.data[r * n + i])
+            .sum()
+    };
+    let mut by_norm: Vec<usize> = (0..n).collect();
+    by_norm.sort_by_key(|&i| std::cmp::Reverse(norm2(i)));
+    let mut by_imp: Vec<usize> = (0..n).collect();
+    by_imp.sort_by(|&a, &b| imp[b].cmp(&imp[a]));
+    let mut matched = w.clone();
+    for (&to, &from) in by_imp.iter().zip(&by_norm) {
+        for r in 0..w.m() {
+            matched.w.data[r * n + to] = w.w.data[r * n + from].clone();
+        }
+    }
+    [(w, false), (matched, true)]
+        .into_iter()
+        .filter_map(|(mut c, permuted)| {
+            c.importance = Some(imp.clone());
+            value(&c).map(|v| (c, v, permuted))
+        })
+        .min_by(|a, b| a.1.cmp(&b.1))
+}
+
+impl BestKnown {
+    /// The value of a stored witness for the question, named after its file.
+    fn entry(
+        st: &Query,
+        w: Weights,
+        file: &str,
+        how: &str,
+        value: impl Fn(&Weights) -> Option<BigRational>,
+    ) -> Option<Value> {
+        let (w, v, permuted) = with_importance(st, w, value)?;
+        let matched = if permuted {
+            ", columns matched to the importance"
+        } else {
+            ""
+        };
+        Some(Value {
+            value: v,
+            witness: Some(w),
+            detail: Some(format!("best-known (stored: {file}{how}{matched})")),
+            evidence: Default::default(),
+        })
+    }
+}
 
 impl Bound for BestKnown {
     fn name(&self) -> &'static str {
@@ -549,28 +623,29 @@ impl Bound for BestKnown {
         Side::Upper
     }
     fn statement(&self) -> &'static str {
-        "b = 0, equal importance: the stored best-known W of the model (proofs/witnesses/, \
-         first order and per density), its exact L1 or L(W; s) recomputed"
+        "always: the stored best-known W of the model (proofs/witnesses/, first order and per \
+         density, found for b = 0 and equal importance), its exact L1 or L(W; s) recomputed for \
+         the question"
     }
     fn scope(&self) -> Scope {
-        Scope::CORNER
+        Scope {
+            any_bias: true,
+            any_importance: true,
+            ..Scope::CORNER
+        }
     }
     fn first_order(&self, st: &Query) -> Option<Value> {
         let stored = crate::search::store::load(&st.setting, &q(0, 1))?;
-        Some(Value {
-            value: stored.value,
-            witness: Some(stored.weights),
-            detail: Some(format!("best-known (stored: {})", stored.file)),
-            evidence: Default::default(),
+        Self::entry(st, stored.weights, &stored.file, "", |w| {
+            Some(first_order_exact(&st.model, w))
         })
     }
     fn at_density(&self, st: &Query, s: &BigRational) -> Option<Value> {
         use crate::search::store::load;
-        let here = load(&st.setting, s).map(|stored| Value {
-            value: stored.value,
-            witness: Some(stored.weights),
-            detail: Some(format!("best-known (stored: {})", stored.file)),
-            evidence: Default::default(),
+        let here = load(&st.setting, s).and_then(|stored| {
+            Self::entry(st, stored.weights, &stored.file, "", |w| {
+                exact_loss(&st.model, w, s)
+            })
         });
         let rescaled = load(&st.setting, &q(0, 1)).and_then(|stored| {
             let w0 = stored.weights;
@@ -580,15 +655,9 @@ impl Bound for BestKnown {
                 w.w.data.iter_mut().for_each(|v| *v *= &x);
                 w
             };
-            let (w, value) = tune_scale(&st.model, s, (0.5, 1.1), at)?;
-            Some(Value {
-                value,
-                witness: Some(w),
-                detail: Some(format!(
-                    "best-known (stored: {}, rescaled for this density)",
-                    stored.file
-                )),
-                evidence: Default::default(),
+            let (w, _) = tune_scale(&st.model, s, (0.5, 1.1), at)?;
+            Self::entry(st, w, &stored.file, ", rescaled for this density", |w| {
+                exact_loss(&st.model, w, s)
             })
         });
         [here, rescaled]

@@ -2,7 +2,9 @@
 //! the kernel, the store never gets worse, and the bounds use it (issue 11's acceptance rows).
 
 use num_rational::BigRational;
-use superbound::bounds::{Setting, best_of, density_entries, first_order_entries};
+use superbound::bounds::{
+    Query, Setting, best_of, density_entries, first_order_entries, first_order_entries_for,
+};
 use superbound::kernel::evidence::verify_witness;
 use superbound::kernel::model::{Activation, Mat, Model, Values, Weights};
 use superbound::search::store::{Outcome, file_name, load_from, offer};
@@ -283,6 +285,60 @@ fn density_rows_use_the_store() {
     // mu_2 = 1/3 for the fourth, times s.
     let orth = (q(3, 48) + q(1, 3)) * q(1, 100);
     assert!(up * q(2, 1) < orth);
+}
+
+/// Beyond the corner: a stored `W` (found for `b = 0` and equal importance) bounds every
+/// question from above once its loss is computed for it. Power (5, 3, 2) with a bias and
+/// importance `0.7^i`: the best-known entry's `W` carries the weights, its value agrees with an
+/// independent `f64` evaluation of `L1 = sum_i I_i l(d_i) + mu_4 sum_{i != j} I_i G_ij^4`
+/// (`l(d) = 1/3 - 2 d^2/4 + d^4/5`) to 1e-12, it beats orthogonal columns (the old upper bound of
+/// this question), and it is no worse than the columns in their stored order.
+#[test]
+fn best_known_answers_questions_with_importance_and_bias() {
+    let st = setting(Activation::Power, 2, 5, 3);
+    let imp: Vec<BigRational> = (0..5).map(|i| q(7i64.pow(i), 10i64.pow(i))).collect();
+    let query = Query {
+        setting: st,
+        bias: true,
+        importance: Some(imp.clone()),
+    };
+    let entries = first_order_entries_for(&query);
+    let get = |name: &str| {
+        entries
+            .iter()
+            .find(|e| e.name == name)
+            .unwrap_or_else(|| panic!("no {name} entry"))
+            .value
+            .clone()
+    };
+    let best = get("best-known");
+    let w = best.witness.clone().unwrap();
+    assert_eq!(w.importance.as_ref(), Some(&imp));
+    let f = superbound::kernel::arith::rational_to_f64;
+    let (n, m) = (5, 3);
+    let g = |i: usize, j: usize| -> f64 {
+        (0..m)
+            .map(|r| f(&w.w.data[r * n + i]) * f(&w.w.data[r * n + j]))
+            .sum()
+    };
+    let mut l1 = 0.0;
+    for i in 0..n {
+        let d = g(i, i);
+        let mut row = 1.0 / 3.0 - d * d / 2.0 + d.powi(4) / 5.0;
+        for j in (0..n).filter(|&j| j != i) {
+            row += g(i, j).powi(4) / 5.0;
+        }
+        l1 += f(&imp[i]) * row;
+    }
+    let exact = f(&best.value);
+    assert!(((l1 - exact) / exact).abs() < 1e-12, "{l1} vs {exact}");
+    assert!(best.value < get("orthogonal").value);
+    let mut as_stored = load_from(&store_dir(), &st, &q(0, 1))
+        .unwrap()
+        .unwrap()
+        .weights;
+    as_stored.importance = Some(imp);
+    assert!(best.value <= superbound::kernel::loss::first_order_exact(&st.model, &as_stored));
 }
 
 /// The command refuses nothing silently: `search` writes, a rerun keeps or improves.
