@@ -322,13 +322,13 @@ fn best_known_answers_questions_with_importance_and_bias() {
             .sum()
     };
     let mut l1 = 0.0;
-    for i in 0..n {
+    for (i, imp_i) in imp.iter().enumerate() {
         let d = g(i, i);
         let mut row = 1.0 / 3.0 - d * d / 2.0 + d.powi(4) / 5.0;
         for j in (0..n).filter(|&j| j != i) {
             row += g(i, j).powi(4) / 5.0;
         }
-        l1 += f(&imp[i]) * row;
+        l1 += f(imp_i) * row;
     }
     let exact = f(&best.value);
     assert!(((l1 - exact) / exact).abs() < 1e-12, "{l1} vs {exact}");
