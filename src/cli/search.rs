@@ -196,9 +196,10 @@ pub fn search_command(args: &SearchArgs) -> Result<String> {
         let line = match outcome {
             Outcome::New => format!("{name}: new {}", fmt_decimal_exact(&value)),
             Outcome::Improved(old) => format!(
-                "{name}: improved {} -> {}",
+                "{name}: improved {} -> {} ({:.1e} relative)",
                 fmt_decimal_exact(&old),
-                fmt_decimal_exact(&value)
+                fmt_decimal_exact(&value),
+                crate::kernel::arith::rational_to_f64(&((&value - &old) / &old))
             ),
             Outcome::Kept(old) => format!(
                 "{name}: kept {} (found {})",
