@@ -221,6 +221,71 @@ fn density_witnesses_are_stored_and_checked_at_their_density() {
     let _ = std::fs::remove_dir_all(&dir);
 }
 
+/// A store file is read as strictly as the kernel's other files, and cheaply: a key given twice
+/// (a visible false claim first, the true one last), an `"n"` that is not `W`'s, an entry of
+/// 2000 digits (whose exact loss would stall `bounds`), a file over the size limit, and a
+/// density the kernel reads as a decimal are all handled before any arithmetic on the entries.
+/// The good file (orthogonal unit columns, `L1 = 1/3`, see `the_store_never_gets_worse`) loads.
+#[test]
+fn crafted_store_files_are_refused_quickly() {
+    use superbound::search::store::{MAX_ENTRY_CHARS, MAX_FILE_BYTES};
+    let dir = temp_store("crafted");
+    let st = setting(Activation::Power, 1, 3, 2);
+    let s0 = q(0, 1);
+    offer(&dir, &st, &s0, &w2(&[(1, 0), (0, 1), (0, 0)], 1), "test").unwrap();
+    let path = dir.join(file_name(&st, &s0));
+    let good = std::fs::read_to_string(&path).unwrap();
+    assert!(good.contains("\"value\": \"1/3\""), "{good}");
+    let refused = |text: &str, needle: &str| {
+        std::fs::write(&path, text).unwrap();
+        let t = std::time::Instant::now();
+        let err = load_from(&dir, &st, &s0).unwrap_err().to_string();
+        assert!(err.contains(needle), "{needle:?} not in {err:?}");
+        assert!(t.elapsed().as_secs_f64() < 1.0, "{:?}", t.elapsed());
+        // the checker refuses the same text alone
+        err
+    };
+    // 1. The key "value" twice: the first (false) one is what a reader sees.
+    let twice = good.replace(
+        "\"value\": \"1/3\"",
+        "\"value\": \"1/4\",\n  \"value\": \"1/3\"",
+    );
+    refused(&twice, "\"value\" twice");
+    let err = verify_witness(&twice).unwrap_err();
+    assert!(err.contains("twice"), "{err}");
+    // 2. "n" says 4, W has 3 columns.
+    let n4 = good.replace("\"n\": 3", "\"n\": 4");
+    assert_ne!(n4, good);
+    refused(&n4, "\"n\" is 4, but W has n = 3");
+    // 3. A 2000-digit entry (the value of W is unchanged: 10^2000 / 10^2000 = 1).
+    let big = format!("\"{0}/{0}\"", "1".to_string() + &"0".repeat(1000));
+    assert!(big.len() > MAX_ENTRY_CHARS);
+    let long = good.replacen("\"1\"", &big, 1);
+    assert_ne!(long, good);
+    refused(&long, "W entry of 2003 characters");
+    // 4. Over the size limit (padding in the source string).
+    let padded = good.replace(
+        "\"source\": \"test\"",
+        &format!("\"source\": \"{}\"", "x".repeat(MAX_FILE_BYTES)),
+    );
+    refused(&padded, "bytes; a stored witness is at most");
+    // 5. The density as a decimal reads as the kernel reads it: "0.0" is first order, and
+    //    "0.01" is 1/100 (refused under the first-order name, by its value).
+    std::fs::write(
+        &path,
+        good.replace("\"density\": \"0\"", "\"density\": \"0.0\""),
+    )
+    .unwrap();
+    assert_eq!(load_from(&dir, &st, &s0).unwrap().unwrap().value, q(1, 3));
+    let centi = good.replace("\"density\": \"0\"", "\"density\": \"0.01\"");
+    assert_ne!(centi, good);
+    refused(&centi, "density 1/100, not at 0");
+    // The good file still loads.
+    std::fs::write(&path, &good).unwrap();
+    assert_eq!(load_from(&dir, &st, &s0).unwrap().unwrap().value, q(1, 3));
+    let _ = std::fs::remove_dir_all(&dir);
+}
+
 /// `E sum_i (x_i - (G x)_i^p)^2` for the power activation, `x_j = B_j U_j` with `B_j ~
 /// Bernoulli(s)` and `U_j` uniform on `[0, 1]`: summed over the `2^n` supports, each square
 /// expanded as a polynomial in the active `U_j` (`E U^k = 1/(k+1)`), in `f64`. A second
@@ -428,6 +493,34 @@ fn search_command_fills_and_keeps() {
     let text = String::from_utf8(out.stdout).unwrap();
     assert!(text.contains("kept") || text.contains("improved"), "{text}");
     assert!(load_from(&dir, &st, &q(0, 1)).unwrap().unwrap().value <= stored.value);
+    // A density the store cannot name a file by is refused before any optimisation (it used
+    // to end in an I/O error after the search).
+    let long = format!("1/{}", "1".to_string() + &"0".repeat(80));
+    let t = std::time::Instant::now();
+    let out = assert_cmd::Command::cargo_bin("superbound")
+        .unwrap()
+        .args([
+            "search",
+            "--act",
+            "power",
+            "--p",
+            "2",
+            "--n",
+            "3",
+            "--m",
+            "2",
+            "--density",
+        ])
+        .arg(&long)
+        .arg("--store")
+        .arg(&dir)
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(1), "{out:?}");
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(err.contains("at most 64 characters"), "{err}");
+    assert!(out.stdout.is_empty());
+    assert!(t.elapsed().as_secs_f64() < 5.0);
     let _ = std::fs::remove_dir_all(&dir);
 }
 

@@ -450,6 +450,59 @@ fn table_evidence_is_rechecked_and_tampering_is_caught() {
     let _ = std::fs::remove_dir_all(&dir);
 }
 
+/// A decimal column on a tie: the lower bound of power (3, 5, 2) at `s = 1/10` is
+/// `1019781002483/20000000000000 = 0.05098905012415` exactly, so its 12 digits round up to
+/// `...1242`, while the nearest `f64` lies below the tie and printed `...1241`. `table` prints
+/// the exact rounding; `check` must recompute the column the same way, or it refuses a true
+/// table (found by review).
+#[test]
+fn check_rounds_the_decimal_columns_as_the_table_does() {
+    let dir = std::env::temp_dir().join(format!("superbound-tie-{}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&dir);
+    let out = bin()
+        .args([
+            "table",
+            "--act",
+            "power",
+            "--p",
+            "3",
+            "--n",
+            "5",
+            "--m",
+            "2",
+            "--density",
+            "1/10",
+            "--format",
+            "csv",
+            "--evidence",
+        ])
+        .arg(&dir)
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let text = String::from_utf8_lossy(&out.stdout).to_string();
+    let rows = superbound::report::table::parse_rows(&text, "table").unwrap();
+    assert_eq!(rows[0].get("lower"), "1019781002483/20000000000000");
+    assert_eq!(rows[0].get("lower_float"), "0.0509890501242");
+    assert_eq!(
+        superbound::kernel::arith::fmt_decimal(1019781002483.0 / 20000000000000.0),
+        "0.0509890501241",
+        "the f64 rounding this test guards against"
+    );
+    let check = bin().arg("check").arg(&dir).output().unwrap();
+    assert!(
+        check.status.success(),
+        "{}",
+        String::from_utf8_lossy(&check.stderr)
+    );
+    assert!(String::from_utf8_lossy(&check.stdout).contains("1 of 1 rows match"));
+    let _ = std::fs::remove_dir_all(&dir);
+}
+
 /// A table about a trained bias and importance weights `0.7^i`: the question is in every row,
 /// only bounds valid for it are used (the floor for p = 2; nothing but 0 for the ReLU), and the
 /// evidence re-verifies with the same question.

@@ -83,15 +83,16 @@ pub fn check_command(args: &CheckArgs) -> Result<String> {
 
 fn describe(r: &VerifiedRow) -> String {
     format!(
-        "{} n = {}, m = {}, {}: {} <= L* <= {}{}",
+        "{} n = {}, m = {}, {}, {}: {} <= L* <= {}{}",
         r.setting.model,
         r.setting.n,
         r.setting.m,
         r.density
             .as_ref()
             .map_or("first order".to_string(), |s| format!("s = {s}")),
-        fmt_decimal(r.lower.to_f64()),
-        fmt_decimal(r.upper.to_f64()),
+        crate::report::table::question_text(r.bias, r.importance.as_deref()),
+        fmt_decimal_exact(&r.lower),
+        fmt_decimal_exact(&r.upper),
         if r.exact {
             " (exact)"
         } else if r.certified {
@@ -249,8 +250,8 @@ fn check_row(row: &Row, dir: &std::path::Path) -> std::result::Result<(), String
         format!("{:.12}", (&v.upper / &v.lower).to_f64())
     };
     let expected = [
-        ("lower_float", fmt_decimal(v.lower.to_f64())),
-        ("upper_float", fmt_decimal(v.upper.to_f64())),
+        ("lower_float", fmt_decimal_exact(&v.lower)),
+        ("upper_float", fmt_decimal_exact(&v.upper)),
         ("ratio", ratio),
         (
             "kappa",

@@ -69,6 +69,9 @@ pub fn search_command(args: &SearchArgs) -> Result<String> {
         .into_iter()
         .map(|d| d.unwrap_or_else(|| BigRational::from_integer(0.into())))
         .collect();
+    for s in &densities {
+        crate::search::store::check_density(s)?;
+    }
     let dir = match &args.store {
         Some(d) => d.clone(),
         None => crate::search::store::default_dir().ok_or_else(|| {

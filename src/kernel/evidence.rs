@@ -82,7 +82,9 @@ fn uint(obj: &Obj, key: &str) -> Result<usize, String> {
 }
 
 /// `None` for `"0"` (first order), else the density in `(0, 1]`.
-fn density_of(obj: &Obj) -> Result<Option<BigRational>, String> {
+/// The `"density"` of a witness or evidence object: absent or `0` is first order (`None`),
+/// else a rational in `(0, 1]` (a string `"a/b"`, a decimal, or an integer).
+pub fn density_of(obj: &Obj) -> Result<Option<BigRational>, String> {
     let s = match obj.get("density") {
         None => return Ok(None),
         Some(v) => rational(v, "\"density\"")?,
@@ -159,7 +161,10 @@ fn parse_object(text: &str) -> Result<Obj, String> {
     if text.len() > 64 << 20 {
         return Err("evidence file is larger than 64 MiB".into());
     }
-    let v: Value = serde_json::from_str(text).map_err(|e| format!("not valid JSON: {e}"))?;
+    // Strict: a key given twice is refused (serde_json alone keeps the last one silently, so
+    // a file could show one claim and have another checked).
+    let v: Value =
+        crate::kernel::model::parse_json_strict(text, "the file").map_err(|e| e.to_string())?;
     match v {
         Value::Object(o) => Ok(o),
         _ => Err("must be a JSON object".into()),
@@ -182,6 +187,13 @@ pub fn verify_witness(text: &str) -> Result<(BigRational, BigRational), String> 
     let w0 = weights_of(&obj, None)?;
     let importance = importance_of(&obj, w0.n())?;
     let w = Weights { importance, ..w0 };
+    for (key, size) in [("n", w.n()), ("m", w.m())] {
+        if let Some(v) = obj.get(key)
+            && v.as_u64() != Some(size as u64)
+        {
+            return Err(format!("\"{key}\" is {v}, but W has {key} = {size}"));
+        }
+    }
     let density = density_of(&obj)?;
     let claim = match (obj.get("value"), obj.get("enclosure")) {
         (Some(v), None) => {

@@ -55,6 +55,24 @@ pub fn file_name(st: &Setting, s: &BigRational) -> String {
     )
 }
 
+/// The longest density the store names files by, in characters of `"a/b"` (a file name has at
+/// most 255 bytes).
+pub const MAX_DENSITY_CHARS: usize = 64;
+
+/// Refuses a density the store cannot name a file by (see [`MAX_DENSITY_CHARS`]); `search`
+/// calls it before any optimisation.
+pub fn check_density(s: &BigRational) -> Result<()> {
+    let text = s.to_string();
+    if text.len() > MAX_DENSITY_CHARS {
+        return Err(Error::input(format!(
+            "density {}: the store names its files by the density, which is at most \
+             {MAX_DENSITY_CHARS} characters as a/b; give a shorter one",
+            crate::kernel::model::shown(&text)
+        )));
+    }
+    Ok(())
+}
+
 /// The value a stored witness claims: the exact `L1` at `s = 0`, the exact loss `L(W; s)` at
 /// a density `s > 0` (`None` where the kernel has no exact route: rectified, too many coupled
 /// features).
@@ -117,20 +135,75 @@ pub fn witness_text(
     format!("{{\n{}\n}}\n", lines.join(",\n"))
 }
 
+/// The largest store file read, in bytes (the largest stored witness, `n = 100`, `m = 10`,
+/// is about 38 KB).
+pub const MAX_FILE_BYTES: usize = 256 << 10;
+
+/// The longest entry of a stored `W`, in characters of `"a/b"` (stored entries are dyadic with
+/// denominators up to `2^40`, at most 37 characters). The exact loss costs grow with the
+/// digits, so a longer entry is refused before any arithmetic: a crafted file cannot stall
+/// `bounds` or `table`, which read the store by default.
+pub const MAX_ENTRY_CHARS: usize = 64;
+
+/// Whether every entry of `w` is at most [`MAX_ENTRY_CHARS`] characters long as `"a/b"`.
+fn fits(w: &Weights) -> bool {
+    w.w.data
+        .iter()
+        .all(|x| x.to_string().len() <= MAX_ENTRY_CHARS)
+}
+
+/// Refuses a store object with a `W` entry longer than [`MAX_ENTRY_CHARS`] (checked on the
+/// parsed JSON, before any arithmetic; the file size is checked before parsing).
+fn check_entries(
+    obj: &serde_json::Map<String, serde_json::Value>,
+) -> std::result::Result<(), String> {
+    let longest = obj
+        .get("W")
+        .and_then(|w| w.as_array())
+        .into_iter()
+        .flatten()
+        .filter_map(|row| row.as_array())
+        .flatten()
+        .map(|x| x.as_str().map_or_else(|| x.to_string().len(), str::len))
+        .max()
+        .unwrap_or(0);
+    if longest > MAX_ENTRY_CHARS {
+        return Err(format!(
+            "has a W entry of {longest} characters; stored entries have at most \
+             {MAX_ENTRY_CHARS}"
+        ));
+    }
+    Ok(())
+}
+
 /// Reads and verifies the witness of `st` at density `s` in `dir` (`Ok(None)`: no file). A
 /// file for another model, size or density, with a bias or importance weights, or whose value
 /// is not its exact loss, is an error.
 pub fn load_from(dir: &Path, st: &Setting, s: &BigRational) -> Result<Option<Stored>> {
+    if check_density(s).is_err() {
+        return Ok(None); // no file can be named by it
+    }
     let file = file_name(st, s);
     let path = dir.join(&file);
-    let text = match std::fs::read_to_string(&path) {
-        Ok(t) => t,
+    let bad = |why: String| Error::input(format!("{}: {why}", path.display()));
+    let size = match std::fs::metadata(&path) {
+        Ok(m) => m.len(),
         Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(None),
         Err(e) => return Err(Error::io(path.display().to_string(), e)),
     };
-    let bad = |why: String| Error::input(format!("{}: {why}", path.display()));
-    let obj: serde_json::Map<String, serde_json::Value> =
-        serde_json::from_str(&text).map_err(|e| bad(format!("not valid JSON: {e}")))?;
+    if size > MAX_FILE_BYTES as u64 {
+        return Err(bad(format!(
+            "is {size} bytes; a stored witness is at most {MAX_FILE_BYTES}"
+        )));
+    }
+    let text =
+        std::fs::read_to_string(&path).map_err(|e| Error::io(path.display().to_string(), e))?;
+    let obj = match crate::kernel::model::parse_json_strict(&text, "the file") {
+        Ok(serde_json::Value::Object(o)) => o,
+        Ok(_) => return Err(bad("must be a JSON object".into())),
+        Err(e) => return Err(bad(e.to_string())),
+    };
+    check_entries(&obj).map_err(bad)?;
     let model =
         crate::kernel::certificate::model_from_json(&obj).map_err(|e| bad(e.to_string()))?;
     if model != st.model {
@@ -141,17 +214,10 @@ pub fn load_from(dir: &Path, st: &Setting, s: &BigRational) -> Result<Option<Sto
             return Err(bad(format!("a stored witness has no {key:?}")));
         }
     }
-    let density = match obj.get("density") {
-        None => BigRational::zero(),
-        Some(d) => d
-            .as_str()
-            .and_then(|t| t.parse::<BigRational>().ok())
-            .or_else(|| {
-                d.as_u64()
-                    .map(|v: u64| BigRational::from_integer(BigInt::from(v)))
-            })
-            .ok_or_else(|| bad(format!("\"density\" is not a rational number: {d}")))?,
-    };
+    // The density as the kernel reads it (the same parser as `check`).
+    let density = crate::kernel::evidence::density_of(&obj)
+        .map_err(bad)?
+        .unwrap_or_else(BigRational::zero);
     if &density != s {
         return Err(bad(format!(
             "is a witness at density {density}, not at {s}"
@@ -235,6 +301,12 @@ pub fn offer(
             "a stored witness is an m x n W without bias or importance",
         ));
     }
+    check_density(s)?;
+    if !fits(w) {
+        return Err(Error::input(format!(
+            "a stored W has entries of at most {MAX_ENTRY_CHARS} characters"
+        )));
+    }
     let value = stored_value(st, s, w).ok_or_else(|| {
         Error::too_large(format!(
             "no exact loss at density {s} for this W (rectified, too many coupled features): \
@@ -285,12 +357,15 @@ pub fn round_weights(w: &Weights, bits: usize) -> Weights {
 /// A short rational form of `w` with (almost) the same value at density `s` ([`stored_value`]):
 /// the roundings to `2^-bits` for `bits` in 24, 32, 40 and `w` itself; the one of fewest bits
 /// whose exact value is within `1e-15` relative of the smallest of them (small denominators
-/// keep the files and the exact evaluation small). `None` where no candidate has an exact value.
+/// keep the files and the exact evaluation small). Candidates with an entry longer than
+/// [`MAX_ENTRY_CHARS`] are left out (the store would refuse them). `None` where no candidate
+/// has an exact value.
 pub fn rationalise(st: &Setting, s: &BigRational, w: &Weights) -> Option<(Weights, BigRational)> {
     let mut cands: Vec<(Weights, BigRational)> = [24, 32, 40]
         .into_iter()
         .map(|b| round_weights(w, b))
         .chain(std::iter::once(Weights::new(w.w.clone())))
+        .filter(fits)
         .filter_map(|c| stored_value(st, s, &c).map(|v| (c, v)))
         .collect();
     let best = cands.iter().map(|c| c.1.clone()).min()?;
