@@ -268,7 +268,48 @@ fn crafted_store_files_are_refused_quickly() {
         "\"source\": \"test\"",
         &format!("\"source\": \"{}\"", "x".repeat(MAX_FILE_BYTES)),
     );
-    refused(&padded, "bytes; a stored witness is at most");
+    refused(&padded, "more than 262144 bytes");
+    // 4b. Short entries, but distinct 31-digit odd denominators: every entry is under the
+    //     character cap, the common denominator is not (found by review: n = 100, m = 10,
+    //     p = 4 stalled `bounds` for over a minute). Here 6 entries of 62 characters.
+    let mut odd = Vec::new();
+    for k in 0..6u64 {
+        let d = format!("{}{:015}", "9".repeat(16), 2 * k + 1);
+        odd.push(format!("\"1/{d}\""));
+    }
+    let w_lcm = format!(
+        "\"W\": [\n    [{}],\n    [{}]\n  ]",
+        odd[..3].join(","),
+        odd[3..].join(",")
+    );
+    let start = good.find("\"W\"").unwrap();
+    let lcm_text = format!("{}{}\n}}\n", &good[..start], w_lcm);
+    refused(&lcm_text, "common denominator of more than 128 bits");
+    // 4c. A short literal for a long number: 1e-4096 is 7 characters, 4097 digits as a/b.
+    let tiny = format!(
+        "{}{}",
+        &good[..start],
+        good[start..].replacen("\"0\"", "1e-4096", 1)
+    );
+    assert!(tiny.contains("1e-4096"));
+    refused(&tiny, "longer than 64 characters as a/b");
+    // 4d. Not a regular file: a named pipe (its size reads as 0) would block, /dev/zero never
+    //     ends. Both are refused without reading.
+    std::fs::remove_file(&path).unwrap();
+    std::os::unix::fs::symlink("/dev/zero", &path).unwrap();
+    let err = load_from(&dir, &st, &s0).unwrap_err().to_string();
+    assert!(err.contains("not a regular file"), "{err}");
+    std::fs::remove_file(&path).unwrap();
+    assert!(
+        std::process::Command::new("mkfifo")
+            .arg(&path)
+            .status()
+            .unwrap()
+            .success()
+    );
+    let err = load_from(&dir, &st, &s0).unwrap_err().to_string();
+    assert!(err.contains("not a regular file"), "{err}");
+    std::fs::remove_file(&path).unwrap();
     // 5. The density as a decimal reads as the kernel reads it: "0.0" is first order, and
     //    "0.01" is 1/100 (refused under the first-order name, by its value).
     std::fs::write(

@@ -33,8 +33,8 @@ pub fn check_command(args: &CheckArgs) -> Result<String> {
     }
     let text = read_file(path)?;
     let shown = path.display();
-    let v: serde_json::Value = serde_json::from_str(&text)
-        .map_err(|e| Error::input(format!("{shown}: not valid JSON: {e}")))?;
+    // Strict from the start: a byte-order mark is skipped, a repeated key refused.
+    let v = crate::kernel::model::parse_json_strict(&text, &shown.to_string())?;
     if v.get("format").and_then(|f| f.as_str()) == Some(EVIDENCE_FORMAT) {
         let row = verify_row(&text).map_err(|e| Error::input(format!("{shown}: refused: {e}")))?;
         return Ok(format!("{shown}: verified: {}\n", describe(&row)));
@@ -212,8 +212,8 @@ fn check_row(row: &Row, dir: &std::path::Path) -> std::result::Result<(), String
         density: (!num_traits::Zero::is_zero(&density)).then_some(density.clone()),
     };
     let path = dir.join(spec.evidence_name());
-    let text = std::fs::read_to_string(&path)
-        .map_err(|e| format!("no evidence {}: {e}", path.display()))?;
+    let text = crate::kernel::model::read_text(&path, 64 << 20)
+        .map_err(|e| format!("no evidence: {e}"))?;
     let v = verify_row(&text)?;
     let ok_setting = v.setting.model.act == act
         && v.setting.model.p == spec.p

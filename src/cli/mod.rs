@@ -200,17 +200,8 @@ pub fn exact_text(q: &BigRational) -> String {
     format!("{}  (≈ {})", fmt_exact(q), fmt_decimal_exact(q))
 }
 
-fn read_file(path: &PathBuf) -> Result<String> {
-    let meta = std::fs::metadata(path).map_err(|e| Error::io(path.display().to_string(), e))?;
-    const MAX_BYTES: u64 = 64 << 20;
-    if meta.len() > MAX_BYTES {
-        return Err(Error::too_large(format!(
-            "{}: {} bytes; files up to {MAX_BYTES} bytes are read",
-            path.display(),
-            meta.len()
-        )));
-    }
-    std::fs::read_to_string(path).map_err(|e| Error::io(path.display().to_string(), e))
+fn read_file(path: &std::path::Path) -> Result<String> {
+    crate::kernel::model::read_text(path, 64 << 20)
 }
 
 /// The witness `W` as `m` rows of `"a/b"` strings.

@@ -488,6 +488,30 @@ fn small_gram(v: &Mat<BigInt>) -> Option<Mat<BigInt>> {
     Some(g)
 }
 
+/// Reads a text file of at most `max_bytes`: anything but a regular file (a pipe, a device such
+/// as `/dev/zero`, a directory) is refused, and at most `max_bytes + 1` bytes are read, so a file
+/// that grows or lies about its size cannot hang the reader or exhaust memory.
+pub fn read_text(path: &std::path::Path, max_bytes: u64) -> Result<String> {
+    use std::io::Read;
+    let shown = || path.display().to_string();
+    let meta = std::fs::metadata(path).map_err(|e| Error::io(shown(), e))?;
+    if !meta.is_file() {
+        return Err(Error::input(format!("{}: not a regular file", shown())));
+    }
+    let file = std::fs::File::open(path).map_err(|e| Error::io(shown(), e))?;
+    let mut bytes = Vec::new();
+    file.take(max_bytes + 1)
+        .read_to_end(&mut bytes)
+        .map_err(|e| Error::io(shown(), e))?;
+    if bytes.len() as u64 > max_bytes {
+        return Err(Error::too_large(format!(
+            "{}: more than {max_bytes} bytes; files up to {max_bytes} bytes are read",
+            shown()
+        )));
+    }
+    String::from_utf8(bytes).map_err(|_| Error::input(format!("{}: not valid UTF-8 text", shown())))
+}
+
 /// Parses a JSON file's text strictly: a leading UTF-8 byte-order mark is accepted (and
 /// skipped), and an object with the same key twice is refused naming the key (serde_json alone
 /// silently keeps the last). `what` names the file kind in messages.

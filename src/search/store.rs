@@ -145,6 +145,27 @@ pub const MAX_FILE_BYTES: usize = 256 << 10;
 /// `bounds` or `table`, which read the store by default.
 pub const MAX_ENTRY_CHARS: usize = 64;
 
+/// The largest common denominator of a stored `W`, in bits (stored witnesses are dyadic with
+/// denominators up to `2^40`).
+pub const MAX_DENOMINATOR_BITS: u64 = 128;
+
+/// Refuses a `W` whose entries' common denominator exceeds [`MAX_DENOMINATOR_BITS`] (computed
+/// with an early stop, so its own cost stays small).
+fn check_denominator(w: &Weights) -> std::result::Result<(), String> {
+    use num_integer::Integer;
+    let mut lcm = BigInt::from(1);
+    for x in &w.w.data {
+        lcm = lcm.lcm(x.denom());
+        if lcm.bits() > MAX_DENOMINATOR_BITS {
+            return Err(format!(
+                "the entries of W have a common denominator of more than \
+                 {MAX_DENOMINATOR_BITS} bits (stored witnesses are dyadic, at most 2^40)"
+            ));
+        }
+    }
+    Ok(())
+}
+
 /// Whether every entry of `w` is at most [`MAX_ENTRY_CHARS`] characters long as `"a/b"`.
 fn fits(w: &Weights) -> bool {
     w.w.data
@@ -186,18 +207,11 @@ pub fn load_from(dir: &Path, st: &Setting, s: &BigRational) -> Result<Option<Sto
     let file = file_name(st, s);
     let path = dir.join(&file);
     let bad = |why: String| Error::input(format!("{}: {why}", path.display()));
-    let size = match std::fs::metadata(&path) {
-        Ok(m) => m.len(),
-        Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(None),
-        Err(e) => return Err(Error::io(path.display().to_string(), e)),
-    };
-    if size > MAX_FILE_BYTES as u64 {
-        return Err(bad(format!(
-            "is {size} bytes; a stored witness is at most {MAX_FILE_BYTES}"
-        )));
+    if !path.exists() && path.symlink_metadata().is_err() {
+        return Ok(None);
     }
-    let text =
-        std::fs::read_to_string(&path).map_err(|e| Error::io(path.display().to_string(), e))?;
+    let text = crate::kernel::model::read_text(&path, MAX_FILE_BYTES as u64)
+        .map_err(|e| Error::input(e.to_string()))?;
     let obj = match crate::kernel::model::parse_json_strict(&text, "the file") {
         Ok(serde_json::Value::Object(o)) => o,
         Ok(_) => return Err(bad("must be a JSON object".into())),
@@ -219,15 +233,12 @@ pub fn load_from(dir: &Path, st: &Setting, s: &BigRational) -> Result<Option<Sto
         .map_err(bad)?
         .unwrap_or_else(BigRational::zero);
     if &density != s {
+        let short = |q: &BigRational| crate::kernel::model::shown(&q.to_string());
         return Err(bad(format!(
-            "is a witness at density {density}, not at {s}"
+            "is a witness at density {}, not at {}",
+            short(&density),
+            short(s)
         )));
-    }
-    let (value, hi) = verify_witness(&text).map_err(bad)?;
-    if value != hi {
-        return Err(bad(
-            "a stored witness must claim an exact value, not an enclosure".into(),
-        ));
     }
     let mut sub = serde_json::Map::new();
     sub.insert("W".into(), obj.get("W").cloned().unwrap_or_default());
@@ -241,6 +252,22 @@ pub fn load_from(dir: &Path, st: &Setting, s: &BigRational) -> Result<Option<Sto
             st.m,
             st.n
         )));
+    }
+    // The exact value's cost, bounded before any arithmetic on it: every entry short as an
+    // exact rational (a short literal like 1e-4096 is not), and the common denominator of W
+    // small (entries of 63 characters with distinct 31-digit denominators have one of about
+    // 28,000 digits, and the exact L1 works with its 4p-th power).
+    if !fits(&weights) {
+        return Err(bad(format!(
+            "has a W entry longer than {MAX_ENTRY_CHARS} characters as a/b"
+        )));
+    }
+    check_denominator(&weights).map_err(bad)?;
+    let (value, hi) = verify_witness(&text).map_err(bad)?;
+    if value != hi {
+        return Err(bad(
+            "a stored witness must claim an exact value, not an enclosure".into(),
+        ));
     }
     let source = obj
         .get("source")
@@ -307,6 +334,7 @@ pub fn offer(
             "a stored W has entries of at most {MAX_ENTRY_CHARS} characters"
         )));
     }
+    check_denominator(w).map_err(Error::input)?;
     let value = stored_value(st, s, w).ok_or_else(|| {
         Error::too_large(format!(
             "no exact loss at density {s} for this W (rectified, too many coupled features): \
@@ -358,14 +386,15 @@ pub fn round_weights(w: &Weights, bits: usize) -> Weights {
 /// the roundings to `2^-bits` for `bits` in 24, 32, 40 and `w` itself; the one of fewest bits
 /// whose exact value is within `1e-15` relative of the smallest of them (small denominators
 /// keep the files and the exact evaluation small). Candidates with an entry longer than
-/// [`MAX_ENTRY_CHARS`] are left out (the store would refuse them). `None` where no candidate
+/// [`MAX_ENTRY_CHARS`] or a common denominator beyond [`MAX_DENOMINATOR_BITS`] are left out
+/// (the store would refuse them). `None` where no candidate
 /// has an exact value.
 pub fn rationalise(st: &Setting, s: &BigRational, w: &Weights) -> Option<(Weights, BigRational)> {
     let mut cands: Vec<(Weights, BigRational)> = [24, 32, 40]
         .into_iter()
         .map(|b| round_weights(w, b))
         .chain(std::iter::once(Weights::new(w.w.clone())))
-        .filter(fits)
+        .filter(|c| fits(c) && check_denominator(c).is_ok())
         .filter_map(|c| stored_value(st, s, &c).map(|v| (c, v)))
         .collect();
     let best = cands.iter().map(|c| c.1.clone()).min()?;
