@@ -1787,3 +1787,44 @@ fn optimize_screens_on_a_sample_where_it_is_cheaper() {
     let sampling = v["sampling"].as_str().unwrap();
     assert!(sampling.contains("sampled inputs (seed 3)"), "{sampling}");
 }
+
+/// A refused witness whose exact value has thousands of digits, under a file name with a line
+/// break: the error is still one line (the break escaped), cut in the middle to at most 2,000
+/// characters, and shows the exact value's decimal before its digits.
+#[test]
+fn a_long_refusal_stays_one_readable_line() {
+    let (n, m) = (12usize, 4usize);
+    let big = num_bigint::BigInt::from(10u32).pow(30);
+    let w: Vec<Vec<String>> = (0..m)
+        .map(|i| {
+            (0..n)
+                .map(|j| format!("{}/{}", 1 + i + j, &big + 2 * (i * n + j) + 1))
+                .collect()
+        })
+        .collect();
+    let text = serde_json::json!({"activation": "power", "p": 4, "n": n, "m": m,
+        "values": "uniform", "W": w, "value": "0"})
+    .to_string();
+    let path = std::env::temp_dir().join(format!(
+        "superbound-cli-{}-bad\nname.json",
+        std::process::id()
+    ));
+    std::fs::write(&path, text).unwrap();
+    let out = bin().arg("check").arg(&path).output().unwrap();
+    let _ = std::fs::remove_file(&path);
+    assert_eq!(out.status.code(), Some(1));
+    let err = String::from_utf8(out.stderr).unwrap();
+    assert_eq!(err.matches('\n').count(), 1, "{err}");
+    assert!(err.ends_with('\n'));
+    assert!(err.contains("bad\\nname.json"), "{err}");
+    assert!(err.contains("characters left out"), "{err}");
+    assert!(
+        err.chars().count() <= 2000 + "superbound: error: \n".len(),
+        "{}",
+        err.len()
+    );
+    assert!(
+        err.contains("claims 0 (≈ 0), but the exact value is ≈ "),
+        "{err}"
+    );
+}

@@ -36,12 +36,15 @@ pub fn check_command(args: &CheckArgs) -> Result<String> {
     // Strict from the start: a byte-order mark is skipped, a repeated key refused.
     let v = crate::kernel::model::parse_json_strict(&text, &shown.to_string())?;
     if v.get("format").and_then(|f| f.as_str()) == Some(EVIDENCE_FORMAT) {
-        let row = verify_row(&text).map_err(|e| Error::input(format!("{shown}: refused: {e}")))?;
+        let row = with_spinner("verifying the row's evidence exactly", || verify_row(&text))
+            .map_err(|e| Error::input(format!("{shown}: refused: {e}")))?;
         return Ok(format!("{shown}: verified: {}\n", describe(&row)));
     }
     if v.get("W").is_some() {
-        let (lo, hi) =
-            verify_witness(&text).map_err(|e| Error::input(format!("{shown}: refused: {e}")))?;
+        let (lo, hi) = with_spinner("computing the witness's exact loss", || {
+            verify_witness(&text)
+        })
+        .map_err(|e| Error::input(format!("{shown}: refused: {e}")))?;
         if lo == hi {
             return Ok(format!(
                 "{shown}: verified: the witness's exact value is {}\n",
@@ -79,6 +82,41 @@ pub fn check_command(args: &CheckArgs) -> Result<String> {
         cert.setting.m,
         exact_text(&bound)
     ))
+}
+
+/// Runs `work` (the kernel's exact check) and, when it takes longer than a second, shows a
+/// spinner with the elapsed time on stderr (drawn only on a terminal). The exact loss of a
+/// witness whose entries have long denominators can take minutes (a 100 x 10 `W` with distinct
+/// 31-digit denominators: about 70 s at `p = 4`); the check has no limit, because the user asked
+/// for that value, but it shows that it is working.
+fn with_spinner<T: Send>(what: &str, work: impl FnOnce() -> T + Send) -> T {
+    use std::time::Duration;
+    std::thread::scope(|scope| {
+        let handle = scope.spawn(work);
+        let start = std::time::Instant::now();
+        let mut bar: Option<indicatif::ProgressBar> = None;
+        while !handle.is_finished() {
+            std::thread::sleep(Duration::from_millis(20));
+            if bar.is_none() && start.elapsed() > Duration::from_secs(1) {
+                let b = indicatif::ProgressBar::new_spinner();
+                if let Ok(style) =
+                    indicatif::ProgressStyle::with_template("{spinner} {msg} ({elapsed})")
+                {
+                    b.set_style(style);
+                }
+                b.set_message(what.to_string());
+                b.enable_steady_tick(Duration::from_millis(100));
+                bar = Some(b);
+            }
+        }
+        if let Some(b) = bar {
+            b.finish_and_clear();
+        }
+        match handle.join() {
+            Ok(v) => v,
+            Err(panic) => std::panic::resume_unwind(panic),
+        }
+    })
 }
 
 fn describe(r: &VerifiedRow) -> String {

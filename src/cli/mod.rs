@@ -151,13 +151,19 @@ pub fn main() -> i32 {
                 Ok(()) => 0,
                 Err(e) if e.kind() == std::io::ErrorKind::BrokenPipe => 0,
                 Err(e) => {
-                    eprintln!("superbound: error: writing output: {e}");
+                    eprintln!(
+                        "superbound: error: writing output: {}",
+                        crate::kernel::model::one_line(&e.to_string())
+                    );
                     1
                 }
             }
         }
         Err(e) => {
-            eprintln!("superbound: error: {e}");
+            eprintln!(
+                "superbound: error: {}",
+                crate::kernel::model::one_line(&e.to_string())
+            );
             1
         }
     }

@@ -22,7 +22,7 @@
 //! The upper bound is the exact loss (or exact `L1` at first order) of the witness, computed
 //! here with the question's importance weights.
 
-use crate::kernel::arith::parse_rational;
+use crate::kernel::arith::{fmt_decimal_exact, parse_rational};
 use crate::kernel::certificate::{self, Certificate, model_from_json};
 use crate::kernel::closed_form;
 use crate::kernel::enclosure::{ENCLOSURE_BUDGET, enclosure, enclosure_cost};
@@ -225,14 +225,20 @@ pub fn verify_witness(text: &str) -> Result<(BigRational, BigRational), String> 
     if is_value {
         if claim.0 != exact {
             return Err(format!(
-                "claims {}, but the exact value is {exact}",
-                claim.0
+                "claims {} (≈ {}), but the exact value is ≈ {}: {}",
+                claim.0,
+                fmt_decimal_exact(&claim.0),
+                fmt_decimal_exact(&exact),
+                exact
             ));
         }
     } else if !(claim.0 <= exact && exact <= claim.1) {
         return Err(format!(
-            "claims [{}, {}], but the exact value is {exact}",
-            claim.0, claim.1
+            "claims [{}, {}], but the exact value is ≈ {}: {}",
+            claim.0,
+            claim.1,
+            fmt_decimal_exact(&exact),
+            exact
         ));
     }
     Ok((exact.clone(), exact))

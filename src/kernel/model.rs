@@ -249,6 +249,37 @@ impl Density {
     }
 }
 
+/// The most characters of a message printed on one line; longer ones keep their start and end.
+pub const MAX_LINE_CHARS: usize = 2000;
+
+/// A message made safe for one line of a terminal: line breaks, tabs and other control
+/// characters are escaped (`\n`, `\u{1b}`), and a message longer than [`MAX_LINE_CHARS`] keeps
+/// its first 1500 and last 300 characters around a note of how many were left out (an exact
+/// value of thousands of digits stays readable, and its ends still show).
+pub fn one_line(msg: &str) -> String {
+    let escaped: String = msg
+        .chars()
+        .flat_map(|c| {
+            let e: Vec<char> = if c.is_control() {
+                c.escape_default().collect()
+            } else {
+                vec![c]
+            };
+            e
+        })
+        .collect();
+    let count = escaped.chars().count();
+    if count <= MAX_LINE_CHARS {
+        return escaped;
+    }
+    let head: String = escaped.chars().take(1500).collect();
+    let tail: String = escaped.chars().skip(count - 300).collect();
+    format!(
+        "{head} ... [{} characters left out] ... {tail}",
+        count - 1800
+    )
+}
+
 /// A user's text for an error line: as given when short and plain, else quoted (escaping line
 /// breaks and control characters) and cut to 40 characters.
 pub fn shown(text: &str) -> String {

@@ -294,7 +294,10 @@ pub fn load(st: &Setting, s: &BigRational) -> Option<Stored> {
             static WARNED: OnceLock<Mutex<HashSet<String>>> = OnceLock::new();
             let warned = WARNED.get_or_init(|| Mutex::new(HashSet::new()));
             if warned.lock().is_ok_and(|mut w| w.insert(file_name(st, s))) {
-                eprintln!("superbound: warning: stored witness ignored: {e}");
+                eprintln!(
+                    "superbound: warning: stored witness ignored: {}",
+                    crate::kernel::model::one_line(&e.to_string())
+                );
             }
             None
         }
@@ -344,7 +347,10 @@ pub fn offer(
     let old = match load_from(dir, st, s) {
         Ok(old) => old,
         Err(e) => {
-            eprintln!("superbound: warning: replacing a stored witness that fails: {e}");
+            eprintln!(
+                "superbound: warning: replacing a stored witness that fails: {}",
+                crate::kernel::model::one_line(&e.to_string())
+            );
             None
         }
     };
