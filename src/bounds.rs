@@ -757,6 +757,119 @@ impl Bound for Floor {
     }
 }
 
+/// The projection bound (`proofs/projection-bound.md`, [`crate::kernel::projection`]): the
+/// output is a function of `W x`, so on supports of `k > m` features any decoder misses the
+/// uniform values by at least `c_{k-m} C(k,m)^{-1/(k-m)} HM(I)` in mean square, with
+/// `c_j = j/(j+2) omega_j^{-2/j}`; with the floor `e_sigma k mean(I)` per support size where it
+/// is larger. It holds for any activation, bias and importance, and is the only lower bound
+/// above 0 for a ReLU with a bias; it matters at high densities (it is `O(s^{m+1})`).
+pub struct Projection;
+
+impl Projection {
+    /// The number `j` of features of largest importance to keep: all of them for equal
+    /// importance; otherwise the `j` that maximises an `f64` estimate of the bound (a choice,
+    /// not a proof: the kernel evaluates the chosen `j` exactly).
+    fn features(st: &Query, s: f64, floor: Option<f64>) -> usize {
+        let Some(imp) = &st.importance else {
+            return st.n;
+        };
+        let mut w: Vec<f64> = imp
+            .iter()
+            .map(|x| x.to_f64())
+            .filter(|&x| x > 0.0)
+            .collect();
+        w.sort_by(|a, b| b.total_cmp(a));
+        let ln_binom = |a: usize, b: usize| {
+            use statrs::function::gamma::ln_gamma;
+            ln_gamma(a as f64 + 1.0) - ln_gamma(b as f64 + 1.0) - ln_gamma((a - b) as f64 + 1.0)
+        };
+        let term = |k: usize, m: usize| {
+            use statrs::function::gamma::ln_gamma;
+            let j = (k - m) as f64;
+            let ln_omega_sq = j * std::f64::consts::PI.ln() - 2.0 * ln_gamma(j / 2.0 + 1.0);
+            j / (j + 2.0) * (-(ln_omega_sq + ln_binom(k, m)) / j).exp()
+        };
+        let estimate = |j: usize| {
+            let top = &w[..j];
+            let mean = top.iter().sum::<f64>() / j as f64;
+            let harmonic = j as f64 / top.iter().map(|x| 1.0 / x).sum::<f64>();
+            (1..=j)
+                .map(|k| {
+                    let ln_p = ln_binom(j, k) + k as f64 * s.ln() + (j - k) as f64 * (-s).ln_1p();
+                    let proj = if k > st.m {
+                        term(k, st.m) * harmonic
+                    } else {
+                        0.0
+                    };
+                    let fl = floor.map_or(0.0, |e| e * k as f64 * mean);
+                    ln_p.exp() * proj.max(fl)
+                })
+                .sum::<f64>()
+        };
+        (1..=w.len())
+            .max_by(|&a, &b| estimate(a).total_cmp(&estimate(b)))
+            .unwrap_or(0)
+    }
+}
+
+impl Bound for Projection {
+    fn name(&self) -> &'static str {
+        "projection"
+    }
+    fn side(&self) -> Side {
+        Side::Lower
+    }
+    fn statement(&self) -> &'static str {
+        "both activations, any bias, any importance, uniform values: on a support of k > m \
+         features any decoder of W x misses at least c_{k-m} C(k,m)^{-1/(k-m)} HM(I), \
+         c_j = j/(j+2) omega_j^{-2/j} (with the floor e_sigma k mean(I) where larger)"
+    }
+    fn scope(&self) -> Scope {
+        Scope {
+            any_bias: true,
+            any_importance: true,
+            ..Scope::CORNER
+        }
+    }
+    fn first_order(&self, _: &Query) -> Option<Value> {
+        // O(s^{m+1}): nothing at first order.
+        None
+    }
+    fn at_density(&self, st: &Query, s: &BigRational) -> Option<Value> {
+        use crate::kernel::model::Values;
+        use crate::kernel::projection::{projection_bound, top_weights};
+        if st.model.values != Values::Uniform {
+            return None;
+        }
+        let e = floor_of(&st.model);
+        let j = Self::features(st, s.to_f64(), e.as_ref().map(|e| e.to_f64()));
+        if j == 0 || (j <= st.m && e.is_none()) {
+            return None;
+        }
+        let weights = top_weights(st.importance.as_deref(), st.n, j).ok()?;
+        let value = projection_bound(st.m, &weights, s, e.as_ref()).ok()?;
+        if value <= q(0, 1) {
+            return None;
+        }
+        let mut evidence = serde_json::Map::new();
+        evidence.insert("features".into(), serde_json::json!(j));
+        if let Some(e) = &e {
+            evidence.insert("e_lb".into(), serde_json::json!(e.to_string()));
+        }
+        Some(Value {
+            value,
+            witness: None,
+            detail: Some(format!(
+                "projection ({j} feature{}{})",
+                if j == 1 { "" } else { "s" },
+                e.as_ref()
+                    .map_or(String::new(), |e| format!("; floor e_sigma >= {e}"))
+            )),
+            evidence,
+        })
+    }
+}
+
 /// The best first-order lower bound proved for `b = 0` and equal importance (self, Theorem 1,
 /// the LP and the spectral certificates), with its entry.
 fn corner_first_order(st: &Query) -> Option<(&'static str, Value)> {
@@ -846,8 +959,12 @@ impl Bound for LinearExact {
     }
 }
 
-/// The principal subspace as a witness (power `p = 1`): its exact loss meets
-/// [`LinearExact`] up to the rounding of its square roots.
+/// The principal subspace as a witness (`p = 1`): for the power activation its exact loss meets
+/// [`LinearExact`] up to the rounding of its square roots. For the ReLU (rect `p = 1`) its
+/// **linear** loss is an upper bound on its ReLU loss: the targets are nonnegative, so
+/// `|x - max(z, 0)| <= |x - z|` for every output `z` (`proofs/relu-below-linear.md`); the
+/// evidence says `"via": "linear"` and the kernel evaluates the linear loss of the same `W`.
+/// This is what a trained ReLU with a bias reaches at high density (Elhage's dense regime).
 pub struct PrincipalSubspace;
 
 impl Bound for PrincipalSubspace {
@@ -858,11 +975,11 @@ impl Bound for PrincipalSubspace {
         Side::Upper
     }
     fn statement(&self) -> &'static str {
-        "power p = 1: W spans the all-ones direction and m - 1 Helmert directions"
+        "p = 1: W spans the all-ones direction and m - 1 Helmert directions (for the ReLU, \
+         the linear loss of that W: the ReLU output is never farther from a nonnegative target)"
     }
     fn scope(&self) -> Scope {
         Scope {
-            rect: false,
             any_bias: true,
             ..Scope::CORNER
         }
@@ -875,12 +992,23 @@ impl Bound for PrincipalSubspace {
             return None;
         }
         let w = crate::search::constructions::pca_witness(st.n, st.m);
-        let value = exact_loss(&st.model, &w, s)?;
+        let linear = Model {
+            act: Activation::Power,
+            ..st.model
+        };
+        let value = exact_loss(&linear, &w, s)?;
+        let rect = st.model.act == Activation::Rect;
         Some(Value {
             value,
             witness: Some(w),
-            detail: None,
-            evidence: Default::default(),
+            detail: rect.then(|| "principal-subspace (ReLU loss <= linear loss)".to_string()),
+            evidence: if rect {
+                [("via".to_string(), serde_json::json!("linear"))]
+                    .into_iter()
+                    .collect()
+            } else {
+                Default::default()
+            },
         })
     }
 }
@@ -895,6 +1023,7 @@ pub fn registry() -> Vec<Box<dyn Bound>> {
         Box::new(SpectralBound),
         Box::new(LinearExact),
         Box::new(SupportFloor),
+        Box::new(Projection),
         Box::new(Floor),
         Box::new(Zero),
     ];

@@ -16,11 +16,16 @@
 //!   `L1_lower` one of the four above and `e` a floor proved here [`b = 0`, equal];
 //! - `floor`: `s e sum_i I_i` (first order: `e sum_i I_i`), `e` proved here by exact branch and
 //!   bound ([`floor::certify_floor_with_limit`]) [any bias, any importance];
+//! - `projection`: any decoder of `W x` misses the values of supports larger than `m`, with the
+//!   floor per support size ([`projection::projection_bound`], `"features"`: the `j` features
+//!   of largest importance, optional `"e_lb"`) [uniform values, any bias, any importance];
 //! - `linear-exact`: `(n - m)^+ (s mu_2 - s^2 mu_1^2)` [power `p = 1`, any bias, equal];
 //! - `zero` (anything).
 //!
 //! The upper bound is the exact loss (or exact `L1` at first order) of the witness, computed
-//! here with the question's importance weights.
+//! here with the question's importance weights; with `"via": "linear"` (rect `p = 1` only) it is
+//! the exact loss of the same witness under the linear activation, which bounds its ReLU loss
+//! from above (the targets are nonnegative: `|x - max(z, 0)| <= |x - z|`).
 
 use crate::kernel::arith::{fmt_decimal_exact, parse_rational};
 use crate::kernel::certificate::{self, Certificate, model_from_json};
@@ -28,7 +33,8 @@ use crate::kernel::closed_form;
 use crate::kernel::enclosure::{ENCLOSURE_BUDGET, enclosure, enclosure_cost};
 use crate::kernel::floor;
 use crate::kernel::loss::{exact_loss, first_order_exact};
-use crate::kernel::model::{Activation, Model, Setting, Weights, check_sizes};
+use crate::kernel::model::{Activation, Model, Setting, Values, Weights, check_sizes};
+use crate::kernel::projection;
 use crate::kernel::spectral::{self, SpectralCertificate};
 use num_bigint::BigInt;
 use num_rational::BigRational;
@@ -335,6 +341,19 @@ fn lower_bound(
             }
             Ok(closed_form::linear_optimum(st, density))
         }
+        "projection" => {
+            let s = density.ok_or("projection is a bound at a density")?;
+            if st.model.values != Values::Uniform {
+                return Err("projection is proved for uniform values only".into());
+            }
+            let j = uint(lower, "features")?;
+            let weights = projection::top_weights(importance, st.n, j)?;
+            let e = match lower.get("e_lb") {
+                None => None,
+                Some(_) => Some(proved_floor(lower, &st.model)?),
+            };
+            projection::projection_bound(st.m, &weights, s, e.as_ref())
+        }
         "single-support+floor" => {
             let s = density.ok_or("single-support+floor is a bound at a density")?;
             if !corner {
@@ -447,7 +466,22 @@ pub fn verify_row(text: &str) -> Result<VerifiedRow, String> {
     if w.bias.is_some() && !bias {
         return Err("the witness has a bias but the row's question has b = 0".into());
     }
-    let upper = witness_value(&model, &w, density.as_ref())?;
+    let upper = match upper_obj.get("via") {
+        None => witness_value(&model, &w, density.as_ref())?,
+        // The ReLU is never farther than the identity from a nonnegative target, so the linear
+        // loss of the same W and b bounds its ReLU loss from above (proofs/relu-below-linear.md).
+        Some(Value::String(v)) if v == "linear" => {
+            if model.act != Activation::Rect || model.p != 1 {
+                return Err("\"via\": \"linear\" bounds the ReLU (rect p = 1) only".into());
+            }
+            let linear = Model {
+                act: Activation::Power,
+                ..model
+            };
+            witness_value(&linear, &w, density.as_ref())?
+        }
+        Some(other) => return Err(format!("\"via\": {other} is not \"linear\"")),
+    };
     let claimed_upper = rational(field(upper_obj, "value")?, "upper value")?;
     if claimed_upper != upper {
         return Err(format!(

@@ -31,5 +31,6 @@ pub mod gegenbauer;
 pub mod loss;
 pub mod model;
 pub mod oracle;
+pub mod projection;
 pub mod roots;
 pub mod spectral;

@@ -268,6 +268,9 @@ fn evidence(spec: &Spec, best: &bounds::Best) -> serde_json::Value {
         "bound": up.detail.clone().unwrap_or_else(|| best.upper.name.to_string()),
         "value": up.value.to_string(),
     });
+    for (k, v) in &up.evidence {
+        upper[k] = v.clone();
+    }
     if let Some(w) = &up.witness
         && let serde_json::Value::Object(o) = w.to_json()
     {
