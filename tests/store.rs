@@ -217,7 +217,10 @@ fn density_witnesses_are_stored_and_checked_at_their_density() {
     )
     .unwrap();
     let err = load_from(&dir, &st, &q(1, 50)).unwrap_err().to_string();
-    assert!(err.contains("exact value is 1/150"), "{err}");
+    assert!(
+        err.contains("exact value is ≈ 0.00666666666667: 1/150"),
+        "{err}"
+    );
     let _ = std::fs::remove_dir_all(&dir);
 }
 
