@@ -1849,3 +1849,90 @@ fn a_long_refusal_stays_one_readable_line() {
         "{err}"
     );
 }
+
+/// `loss --compare`: where a user's W stands against the optimum for its own question. With a
+/// bias in the file the question is "any bias"; the ratio is the exact loss over the proved lower
+/// bound (recomputed here from the printed exact values), and a dense ReLU at Elhage's size is
+/// bracketed by the projection bound and the principal subspace's linear loss.
+#[test]
+fn loss_compare_places_the_users_w() {
+    let f = weights_file(
+        r#"{"W": [["1","1/2","-1/2","0","1/3"],["0","1/2","1/2","-1","1/4"]], "b": ["-1/10","-1/10","-1/10","-1/10","-1/10"]}"#,
+    );
+    let v = json_of(&[
+        "loss",
+        "--act",
+        "rect",
+        "--p",
+        "1",
+        "--density",
+        "1/2",
+        "--compare",
+        "--json",
+        "--weights",
+        f.0.to_str().unwrap(),
+    ]);
+    let c = &v["compare"];
+    assert_eq!(c["question"], "b=any I=equal");
+    assert!(
+        c["lower"]["by"].as_str().unwrap().starts_with("projection"),
+        "{c}"
+    );
+    let r = |x: &serde_json::Value| {
+        superbound::kernel::arith::parse_rational(x.as_str().unwrap()).unwrap()
+    };
+    let (loss, lower, upper) = (
+        r(&v["loss"]),
+        r(&c["lower"]["value"]),
+        r(&c["upper"]["value"]),
+    );
+    assert!(lower < loss && lower <= upper);
+    let ratio = superbound::kernel::arith::rational_to_f64(&(&loss / &lower));
+    assert!((c["loss_over_lower"].as_f64().unwrap() - ratio).abs() < 1e-12 * ratio);
+    assert_eq!(c["beats_best_known"], serde_json::json!(loss < upper));
+
+    // Dense (20, 5), the principal subspace as a trained ReLU with b = 0 in the file.
+    let (n, m) = (20usize, 5usize);
+    let mut rows = vec![vec![1.0 / (n as f64).sqrt(); n]];
+    for j in 1..m {
+        let mut v = vec![0.0; n];
+        let norm = ((j * (j + 1)) as f64).sqrt();
+        v[..j].iter_mut().for_each(|x| *x = 1.0 / norm);
+        v[j] = -(j as f64) / norm;
+        rows.push(v);
+    }
+    let f = weights_file(&serde_json::json!({"W": rows, "b": vec![0.0; n]}).to_string());
+    let out = bin()
+        .args([
+            "loss",
+            "--act",
+            "rect",
+            "--p",
+            "1",
+            "--density",
+            "1",
+            "--compare",
+        ])
+        .args(["--samples", "20000", "--weights", f.0.to_str().unwrap()])
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let text = String::from_utf8_lossy(&out.stdout);
+    assert!(
+        text.contains("where this W stands (b=any I=equal)"),
+        "{text}"
+    );
+    assert!(
+        text.contains("L* >= 0.52733758188  (by projection (20 features))"),
+        "{text}"
+    );
+    assert!(
+        text.contains("L* <= 1.25  (by principal-subspace"),
+        "{text}"
+    );
+    assert!(text.contains("Monte Carlo estimate: 1.2"), "{text}");
+}

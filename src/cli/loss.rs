@@ -44,6 +44,11 @@ pub struct LossArgs {
     /// forces the enclosure).
     #[arg(long)]
     support_limit: Option<usize>,
+    /// Where this W stands: the best proved lower bound and the best known upper bound on the
+    /// optimum for the same question (its bias, its importance weights), and the W's loss as a
+    /// multiple of each.
+    #[arg(long)]
+    compare: bool,
     /// Relative width (hi - lo)/hi the enclosure aims at, exact (default 1e-6): K grows until it
     /// is met or the cost budget is spent (giving it forces the enclosure).
     #[arg(long, allow_hyphen_values = true)]
@@ -98,10 +103,23 @@ pub fn loss_command(args: &LossArgs) -> Result<String> {
     };
     let read = loaded.describe();
     if args.json {
-        return Ok(format!(
-            "{}\n",
-            loss_records_with(&model, &loaded, Some(s), mc, &enc)?
-        ));
+        let mut records = loss_records_with(&model, &loaded, Some(s), mc, &enc)?;
+        if args.compare {
+            let one = |v: &mut serde_json::Value, weights: &Weights| -> Result<()> {
+                let c = Comparison::compute(&model, weights, s, v)?;
+                v["compare"] = c.json();
+                Ok(())
+            };
+            match &mut records {
+                serde_json::Value::Array(items) => {
+                    for (k, (v, w)) in items.iter_mut().zip(&loaded.instances).enumerate() {
+                        one(v, w).map_err(|e| in_instance(e, true, k))?;
+                    }
+                }
+                v => one(v, &loaded.instances[0])?,
+            }
+        }
+        return Ok(format!("{records}\n"));
     }
     let mut out = String::new();
     if let Some(r) = &read {
@@ -120,6 +138,12 @@ pub fn loss_command(args: &LossArgs) -> Result<String> {
             out += &format!("\ninstance {k}:\n");
         }
         out += &outcome.text(&model, weights, s);
+        if args.compare {
+            let record = outcome.json(&model, weights, s);
+            let c = Comparison::compute(&model, weights, s, &record)
+                .map_err(|e| in_instance(e, loaded.batched, k))?;
+            out += &c.text();
+        }
     }
     Ok(out)
 }
@@ -430,6 +454,194 @@ impl Outcome {
             }
         }
         out
+    }
+}
+
+/// Where a user's `W` stands against the bounds on the optimum `L*(s)` for its own question:
+/// `b = 0` or any bias (as the file has one or not), its importance weights.
+struct Comparison {
+    question: String,
+    lower: crate::bounds::Entry,
+    upper: crate::bounds::Entry,
+    /// The W's loss: exact, or the enclosure `[lo, hi]`, or only a Monte Carlo estimate.
+    loss: LossValue,
+    /// The Monte Carlo estimate and its standard error, where one was made.
+    estimate: Option<(f64, f64)>,
+}
+
+enum LossValue {
+    Exact(BigRational),
+    Enclosure(BigRational, BigRational),
+    Estimate(f64, f64),
+}
+
+impl Comparison {
+    fn compute(
+        model: &Model,
+        weights: &Weights,
+        s: &BigRational,
+        record: &serde_json::Value,
+    ) -> Result<Self> {
+        let setting = Setting::new(*model, weights.n(), weights.m())?;
+        let query = crate::bounds::Query {
+            setting,
+            bias: weights.bias.is_some(),
+            importance: weights.importance.clone(),
+        };
+        let best = crate::bounds::best_of(&crate::bounds::density_entries_for(&query, s))?;
+        let parse = |key: &str| {
+            record[key]
+                .as_str()
+                .and_then(|t| crate::kernel::arith::parse_rational(t).ok())
+        };
+        let estimate = record["loss_estimate"]
+            .as_f64()
+            .zip(record["std_error"].as_f64());
+        let loss = if let Some(l) = parse("loss") {
+            LossValue::Exact(l)
+        } else if let Some(e) = record["enclosure"].as_array() {
+            let r = |k: usize| {
+                e[k].as_str()
+                    .and_then(|t| crate::kernel::arith::parse_rational(t).ok())
+                    .ok_or_else(|| Error::input("internal: an enclosure end is not rational"))
+            };
+            LossValue::Enclosure(r(0)?, r(1)?)
+        } else if let Some((mean, se)) = estimate {
+            LossValue::Estimate(mean, se)
+        } else {
+            return Err(Error::input("internal: no value of the loss to compare"));
+        };
+        let c = Comparison {
+            question: crate::report::table::question_text(query.bias, query.importance.as_deref()),
+            lower: best.lower,
+            upper: best.upper,
+            loss,
+            estimate,
+        };
+        // A rigorous loss below a proved lower bound refutes the bound: never printed as a ratio.
+        let rigorous_hi = match &c.loss {
+            LossValue::Exact(l) | LossValue::Enclosure(_, l) => Some(l),
+            LossValue::Estimate(..) => None,
+        };
+        if let Some(hi) = rigorous_hi
+            && *hi < c.lower.value.value
+        {
+            return Err(Error::input(format!(
+                "refutation: this W's loss is at most {}, below the lower bound {} = {}: please report it",
+                fmt_decimal_exact(hi),
+                c.lower.name,
+                fmt_decimal_exact(&c.lower.value.value)
+            )));
+        }
+        Ok(c)
+    }
+
+    fn by(e: &crate::bounds::Entry) -> String {
+        e.value.detail.clone().unwrap_or_else(|| e.name.to_string())
+    }
+
+    /// `loss / bound` in words (`None` for a zero bound).
+    fn ratio(loss: &BigRational, bound: &BigRational) -> Option<f64> {
+        (!num_traits::Zero::is_zero(bound)).then(|| (loss / bound).to_f64())
+    }
+
+    /// The loss's place: `Some(true)` below the best known upper bound (a new best configuration),
+    /// `Some(false)` at or above it, `None` when it cannot be told (an estimate or an enclosure
+    /// across it).
+    fn beats_best_known(&self) -> Option<bool> {
+        let u = &self.upper.value.value;
+        match &self.loss {
+            LossValue::Exact(l) => Some(l < u),
+            LossValue::Enclosure(lo, hi) => {
+                if hi < u {
+                    Some(true)
+                } else if lo >= u {
+                    Some(false)
+                } else {
+                    None
+                }
+            }
+            LossValue::Estimate(..) => None,
+        }
+    }
+
+    fn text(&self) -> String {
+        let (l, u) = (&self.lower.value.value, &self.upper.value.value);
+        let mut out = format!(
+            "where this W stands ({}), against the optimum L*(s):\n  proved lower bound  L* >= {}  (by {})\n  best known upper    L* <= {}  (by {})\n",
+            self.question,
+            fmt_decimal_exact(l),
+            Self::by(&self.lower),
+            fmt_decimal_exact(u),
+            Self::by(&self.upper),
+        );
+        let times = |x: Option<f64>| x.map_or("undefined (bound 0)".to_string(), fmt_decimal);
+        match &self.loss {
+            LossValue::Exact(x) => {
+                out += &format!(
+                    "  this W: L = {} = {} x the lower bound, {} x the best known\n",
+                    fmt_decimal_exact(x),
+                    times(Self::ratio(x, l)),
+                    times(Self::ratio(x, u)),
+                );
+            }
+            LossValue::Enclosure(lo, hi) => {
+                out += &format!(
+                    "  this W: L in [{}, {}]: at most {} x the lower bound; between {} and {} x the best known\n",
+                    fmt_decimal_exact(lo),
+                    fmt_decimal_exact(hi),
+                    times(Self::ratio(hi, l)),
+                    times(Self::ratio(lo, u)),
+                    times(Self::ratio(hi, u)),
+                );
+                if let Some((mean, se)) = self.estimate {
+                    out += &format!(
+                        "  this W's Monte Carlo estimate: {} ± {} (not a bound) ≈ {} x the lower bound, {} x the best known\n",
+                        fmt_decimal(mean),
+                        fmt_decimal(se),
+                        times((!num_traits::Zero::is_zero(l)).then(|| mean / l.to_f64())),
+                        times((!num_traits::Zero::is_zero(u)).then(|| mean / u.to_f64())),
+                    );
+                }
+            }
+            LossValue::Estimate(mean, se) => {
+                out += &format!(
+                    "  this W: L ≈ {} ± {} (an estimate, not a bound) ≈ {} x the lower bound, {} x the best known\n",
+                    fmt_decimal(*mean),
+                    fmt_decimal(*se),
+                    times((!num_traits::Zero::is_zero(l)).then(|| mean / l.to_f64())),
+                    times((!num_traits::Zero::is_zero(u)).then(|| mean / u.to_f64())),
+                );
+            }
+        }
+        match self.beats_best_known() {
+            Some(true) => {
+                out += "  it beats every known configuration for this question (keep it: `superbound search` stores the best per model)\n";
+            }
+            Some(false) | None => {}
+        }
+        if num_traits::Zero::is_zero(l) {
+            out += "  no lower bound above 0 is proved for this question at this density\n";
+        }
+        out
+    }
+
+    fn json(&self) -> serde_json::Value {
+        let (l, u) = (&self.lower.value.value, &self.upper.value.value);
+        let (lo, hi) = match &self.loss {
+            LossValue::Exact(x) => (Some(x.clone()), Some(x.clone())),
+            LossValue::Enclosure(a, b) => (Some(a.clone()), Some(b.clone())),
+            LossValue::Estimate(..) => (None, None),
+        };
+        json!({
+            "question": self.question,
+            "lower": {"by": Self::by(&self.lower), "value": fmt_exact(l), "float": l.to_f64()},
+            "upper": {"by": Self::by(&self.upper), "value": fmt_exact(u), "float": u.to_f64()},
+            "loss_over_lower": hi.as_ref().and_then(|h| Self::ratio(h, l)),
+            "loss_over_upper": [lo.as_ref().and_then(|x| Self::ratio(x, u)), hi.as_ref().and_then(|x| Self::ratio(x, u))],
+            "beats_best_known": self.beats_best_known(),
+            "estimate_over_lower": self.estimate.and_then(|(m, _)| (!num_traits::Zero::is_zero(l)).then(|| m / l.to_f64())),
+        })
     }
 }
 
