@@ -614,11 +614,8 @@ impl Comparison {
                 );
             }
         }
-        match self.beats_best_known() {
-            Some(true) => {
-                out += "  it beats every known configuration for this question (keep it: `superbound search` stores the best per model)\n";
-            }
-            Some(false) | None => {}
+        if self.beats_best_known() == Some(true) {
+            out += "  it beats every known configuration for this question (keep it: `superbound search` stores the best per model)\n";
         }
         if num_traits::Zero::is_zero(l) {
             out += "  no lower bound above 0 is proved for this question at this density\n";
