@@ -1936,3 +1936,87 @@ fn loss_compare_places_the_users_w() {
     );
     assert!(text.contains("Monte Carlo estimate: 1.2"), "{text}");
 }
+
+/// Review findings (kernel review, this round), each a crafted file:
+/// - a table row with `p = 2^32 + 2` matched the `p = 2` evidence (the column was cast to
+///   32 bits) and was accepted: for an even power `L1 >= n (mu_2 - c_p)`, which at that `p` is
+///   `0.99999999860` (Python fractions), far above the row's upper bound `1/6`;
+/// - a 300-byte floor evidence (`p = 6`, `Beta(64, 64)`, target just below the floor) ran for
+///   over 20 minutes;
+/// - a witness of 40 entries of 1,000 digits at `p = 16` ran for hours.
+///
+/// Now: the row is refused, the floor proof stops at its scaled work limit within seconds, and
+/// the witness is refused for its size, while a witness of `f64`-sized entries (`2^-1074`) is
+/// still computed.
+#[test]
+fn crafted_rows_floors_and_witnesses_are_refused_quickly() {
+    let dir = std::env::temp_dir().join(format!("superbound-wrap-{}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&dir);
+    let out = timed()
+        .args([
+            "table", "--act", "power", "--p", "2", "--n", "3", "--m", "2",
+        ])
+        .args(["--density", "0", "--format", "csv", "--evidence"])
+        .arg(&dir)
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let csv = std::fs::read_to_string(dir.join("table.csv")).unwrap();
+    let mut lines = csv.lines();
+    let header = lines.next().unwrap();
+    let row = lines.next().unwrap();
+    assert!(row.starts_with("power,2,3,2,"), "{row}");
+    let honest = timed().arg("check").arg(&dir).output().unwrap();
+    assert!(
+        honest.status.success(),
+        "{}",
+        String::from_utf8_lossy(&honest.stderr)
+    );
+    let wrapped = row.replacen("power,2,", "power,4294967298,", 1);
+    std::fs::write(dir.join("table.csv"), format!("{header}\n{wrapped}\n")).unwrap();
+    for args in [
+        vec![dir.clone()],
+        vec![dir.join("table.csv"), "--evidence".into(), dir.clone()],
+    ] {
+        let out = timed().arg("check").args(&args).output().unwrap();
+        assert_eq!(
+            out.status.code(),
+            Some(1),
+            "{args:?} accepted a row about p = 2^32 + 2"
+        );
+        let err = String::from_utf8_lossy(&out.stderr);
+        assert!(err.contains("is not an integer in 1..=16"), "{err}");
+    }
+    let _ = std::fs::remove_dir_all(&dir);
+
+    let floor = weights_file(
+        r#"{"format":"superbound-evidence/1","activation":"rect","p":6,"values":"beta:64,64","n":1,"m":1,"bias":true,"importance":null,"lower":{"bound":"floor","e_lb":"15787/3125000000","value":"15787/3125000000"},"upper":{"W":[["0"]],"value":"65/258"},"certified":false}"#,
+    );
+    let start = std::time::Instant::now();
+    let out = timed().arg("check").arg(&floor.0).output().unwrap();
+    assert_eq!(out.status.code(), Some(1));
+    assert!(String::from_utf8_lossy(&out.stderr).contains("work limit of 1020 boxes"));
+    assert!(start.elapsed().as_secs() < 25, "{:?}", start.elapsed());
+
+    let big: Vec<String> = (0..40)
+        .map(|k| format!("1/{}{}", "7".repeat(999), k % 10))
+        .collect();
+    let witness = weights_file(
+        &serde_json::json!({"activation": "power", "p": 16, "W": [big], "value": "0"}).to_string(),
+    );
+    let out = timed().arg("check").arg(&witness.0).output().unwrap();
+    assert_eq!(out.status.code(), Some(1));
+    assert!(String::from_utf8_lossy(&out.stderr).contains("more than 4096 bits"));
+    let tiny = format!("3/{}", num_bigint::BigInt::from(2).pow(1074));
+    let witness = weights_file(
+        &serde_json::json!({"activation": "power", "p": 2, "W": [[tiny, "1/2"]], "value": "0"})
+            .to_string(),
+    );
+    let out = timed().arg("check").arg(&witness.0).output().unwrap();
+    assert_eq!(out.status.code(), Some(1));
+    assert!(String::from_utf8_lossy(&out.stderr).contains("but the exact value is"));
+}

@@ -241,7 +241,20 @@ fn check_row(row: &Row, dir: &std::path::Path) -> std::result::Result<(), String
     let density = parse_rational(row.get("density"))?;
     let spec = Spec {
         act,
-        p: num("p")? as u32,
+        // Parsed as the exact u32 it must be: a cast would wrap `2^32 + 2` to `2` and let a row
+        // about another model borrow p = 2's evidence.
+        p: row
+            .get("p")
+            .parse::<u32>()
+            .ok()
+            .filter(|p| (1..=crate::kernel::model::MAX_P).contains(p))
+            .ok_or_else(|| {
+                format!(
+                    "p {:?} is not an integer in 1..={}",
+                    crate::kernel::model::shown(row.get("p")),
+                    crate::kernel::model::MAX_P
+                )
+            })?,
         n: num("n")?,
         m: num("m")?,
         values: row.get("values").parse()?,

@@ -108,6 +108,34 @@ pub fn density_of(obj: &Obj) -> Result<Option<BigRational>, String> {
 
 /// The weights of a witness: `"W"` (`m` rows of `n`), optional `"b"`; the importance is the
 /// question's, given by the caller.
+/// The most bits of the common denominator of a witness's `W` (and of its `b`, of its
+/// importance weights) and of any numerator, in the files `check` reads. Every `f64` fits (a
+/// denominator of at most `2^1074`, a numerator below `2^1024`), and so do decimals of up to
+/// about 1,200 digits; beyond, the exact loss (the entries raised to powers up to `4p`) of a
+/// 40 KB file of 1,000-digit entries ran for hours.
+pub const MAX_WITNESS_BITS: u64 = 4096;
+
+/// Refuses entries whose common denominator, or any numerator, has more than `max_bits` bits
+/// (the running lcm stops as soon as it is too large).
+pub fn check_entry_sizes(what: &str, xs: &[BigRational], max_bits: u64) -> Result<(), String> {
+    use num_integer::Integer;
+    let mut lcm = BigInt::from(1);
+    for x in xs {
+        if x.numer().bits() > max_bits {
+            return Err(format!(
+                "an entry of {what} has a numerator of more than {max_bits} bits"
+            ));
+        }
+        lcm = lcm.lcm(x.denom());
+        if lcm.bits() > max_bits {
+            return Err(format!(
+                "the entries of {what} have a common denominator of more than {max_bits} bits"
+            ));
+        }
+    }
+    Ok(())
+}
+
 fn weights_of(obj: &Obj, importance: Option<Vec<BigRational>>) -> Result<Weights, String> {
     let mut sub = Map::new();
     sub.insert("W".into(), field(obj, "W")?.clone());
@@ -115,6 +143,11 @@ fn weights_of(obj: &Obj, importance: Option<Vec<BigRational>>) -> Result<Weights
         sub.insert("b".into(), b.clone());
     }
     let mut w = Weights::from_json(&Value::Object(sub).to_string()).map_err(|e| e.to_string())?;
+    let limit = |e: String| format!("{e} (the limit of check; every f64 fits)");
+    check_entry_sizes("W", &w.w.data, MAX_WITNESS_BITS).map_err(limit)?;
+    if let Some(b) = &w.bias {
+        check_entry_sizes("b", b, MAX_WITNESS_BITS).map_err(limit)?;
+    }
     w.importance = importance;
     Ok(w)
 }
@@ -157,6 +190,8 @@ fn importance_of(obj: &Obj, n: usize) -> Result<Option<Vec<BigRational>>, String
             {
                 return Err("an importance weight is negative".into());
             }
+            check_entry_sizes("\"importance\"", &v, MAX_WITNESS_BITS)
+                .map_err(|e| format!("{e} (the limit of check)"))?;
             Ok(Some(v))
         }
         Some(_) => Err("\"importance\" must be an array or null".into()),

@@ -144,6 +144,24 @@ pub struct FloorCertificate {
 /// Default work limit (number of boxes examined).
 pub const DEFAULT_MAX_BOXES: usize = 200_000;
 
+/// The box limit actually used for `p` and `law`: a box costs about `D^2` with
+/// `D = 2p + a + b` the degree of its polynomials (`a = b = 1` for the uniform law), so above
+/// `D = 10` the limit shrinks in proportion and the work stays within that of 200,000 boxes at
+/// `D = 10`. (A crafted evidence file with `p = 6`, `Beta(64, 64)` and a target just below the
+/// floor ran for over 20 minutes with the plain limit.)
+pub fn box_limit(p: u32, law: &Law, max_boxes: usize) -> usize {
+    let (a, b) = match law {
+        Law::Beta(a, b) => (*a as usize, *b as usize),
+        _ => (1, 1),
+    };
+    let d = 2 * p as usize + a + b;
+    if d <= 10 {
+        max_boxes
+    } else {
+        (max_boxes as u128 * 100 / (d * d) as u128).max(1) as usize
+    }
+}
+
 // ---------------------------------------------------------------------------
 // small exact helpers
 
@@ -716,6 +734,7 @@ pub fn certify_floor_with_limit(
     max_boxes: usize,
 ) -> Result<FloorCertificate, FloorError> {
     check_args(p, law).map_err(FloorError::Other)?;
+    let max_boxes = box_limit(p, law, max_boxes);
     let zero = BigRational::zero();
     let one = BigRational::one();
     let trivial = |e: &BigRational| FloorCertificate {

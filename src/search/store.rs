@@ -152,18 +152,8 @@ pub const MAX_DENOMINATOR_BITS: u64 = 128;
 /// Refuses a `W` whose entries' common denominator exceeds [`MAX_DENOMINATOR_BITS`] (computed
 /// with an early stop, so its own cost stays small).
 fn check_denominator(w: &Weights) -> std::result::Result<(), String> {
-    use num_integer::Integer;
-    let mut lcm = BigInt::from(1);
-    for x in &w.w.data {
-        lcm = lcm.lcm(x.denom());
-        if lcm.bits() > MAX_DENOMINATOR_BITS {
-            return Err(format!(
-                "the entries of W have a common denominator of more than \
-                 {MAX_DENOMINATOR_BITS} bits (stored witnesses are dyadic, at most 2^40)"
-            ));
-        }
-    }
-    Ok(())
+    crate::kernel::evidence::check_entry_sizes("W", &w.w.data, MAX_DENOMINATOR_BITS)
+        .map_err(|e| format!("{e}; stored witnesses are dyadic, at most 2^40"))
 }
 
 /// Whether every entry of `w` is at most [`MAX_ENTRY_CHARS`] characters long as `"a/b"`.
