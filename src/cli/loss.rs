@@ -488,7 +488,26 @@ impl Comparison {
             bias: weights.bias.is_some(),
             importance: weights.importance.clone(),
         };
-        let best = crate::bounds::best_of(&crate::bounds::density_entries_for(&query, s))?;
+        // The instances of a batched file usually ask one question: its bounds are computed once.
+        static SEEN: std::sync::OnceLock<
+            std::sync::Mutex<std::collections::HashMap<String, crate::bounds::Best>>,
+        > = std::sync::OnceLock::new();
+        let key = format!(
+            "{model:?}|{}|{}|{}|{:?}|{s}",
+            setting.n, setting.m, query.bias, query.importance
+        );
+        let seen = SEEN.get_or_init(Default::default);
+        let cached = seen.lock().ok().and_then(|m| m.get(&key).cloned());
+        let best = match cached {
+            Some(best) => best,
+            None => {
+                let best = crate::bounds::best_of(&crate::bounds::density_entries_for(&query, s))?;
+                if let Ok(mut m) = seen.lock() {
+                    m.insert(key, best.clone());
+                }
+                best
+            }
+        };
         let parse = |key: &str| {
             record[key]
                 .as_str()
