@@ -21,8 +21,10 @@
 //! for every `W`, every bias and every density `s` (the floor term only where `e_sigma` is
 //! proved). The sum is taken over the support sizes `k` within `WINDOW` of the binomial mode
 //! (leaving out nonnegative terms keeps a lower bound). Irrational constants are bounded with
-//! `pi <= 355/113` and rational `j`-th roots rounded up, so every value is an exact rational
-//! below the true bound.
+//! `pi <= 355/113` and rational `j`-th roots rounded up, and the binomial probabilities are
+//! rounded down to 160 significant bits (terms below about `2^-4096` left out), so every value is
+//! an exact rational below the true bound, of a size that does not grow with the density's
+//! digits.
 
 use num_bigint::BigInt;
 use num_rational::BigRational;
@@ -71,6 +73,55 @@ pub fn root_upper(x: &BigRational, j: usize) -> BigRational {
         r += 1;
     }
     BigRational::new(r, BigInt::one() << ROOT_BITS)
+}
+
+/// Significant bits kept by the rounded-down probabilities (the sum loses about `2^-150`).
+const PROB_BITS: i64 = 160;
+
+/// Support sizes whose probability is estimated below `2^-PROB_FLOOR` are left out.
+const PROB_FLOOR: i64 = 4096;
+
+/// `log2 x` to within a bit or so, for `x > 0` (only a choice of what to leave out rests on it).
+fn log2_estimate(x: &BigRational) -> i64 {
+    if x.is_zero() {
+        return i64::MIN / 4;
+    }
+    x.numer().bits() as i64 - x.denom().bits() as i64
+}
+
+/// A dyadic rational `<= x` (for `x >= 0`) with about [`PROB_BITS`] significant bits.
+fn round_down(x: &BigRational) -> BigRational {
+    if x.is_zero() {
+        return x.clone();
+    }
+    let e = PROB_BITS - log2_estimate(x);
+    if e <= 0 {
+        let scale = BigInt::one() << (-e) as usize;
+        let q = (x / BigRational::from_integer(scale.clone()))
+            .floor()
+            .to_integer();
+        return BigRational::from_integer(q * scale);
+    }
+    let scale = BigInt::one() << e as usize;
+    let q = (x * BigRational::from_integer(scale.clone()))
+        .floor()
+        .to_integer();
+    BigRational::new(q, scale)
+}
+
+/// A lower bound on `x^k` for `x >= 0`, rounded down after every product.
+fn pow_down(x: &BigRational, k: usize) -> BigRational {
+    let (mut result, mut base, mut k) = (BigRational::one(), x.clone(), k);
+    while k > 0 {
+        if k & 1 == 1 {
+            result = round_down(&(&result * &base));
+        }
+        k >>= 1;
+        if k > 0 {
+            base = round_down(&(&base * &base));
+        }
+    }
+    result
 }
 
 /// A rational lower bound on `c_j C(k, m)^{-1/j}` with `j = k - m >= 1`: the least mean-square
@@ -143,6 +194,12 @@ pub fn projection_bound(
     let mode: usize = mode.try_into().unwrap_or(j).min(j);
     let (lo, hi) = (mode.saturating_sub(WINDOW).max(1), (mode + WINDOW).min(j));
     let one_minus = BigRational::one() - s;
+    // The probabilities are bounded from below with about PROB_BITS significant bits, so their
+    // size does not grow with the density's digits or with j (a density of 4,000 digits made the
+    // exact powers take minutes); support sizes of probability below about 2^-PROB_FLOOR are
+    // left out. Both only lower the sum.
+    let (s_lo, one_minus_lo) = (round_down(s), round_down(&one_minus));
+    let (log_s, log_one_minus) = (log2_estimate(s), log2_estimate(&one_minus));
     let mut total = zero.clone();
     for k in lo..=hi {
         let mut candidate = zero.clone();
@@ -155,12 +212,25 @@ pub fn projection_bound(
                 candidate = proj;
             }
         }
-        if candidate.is_zero() {
+        if candidate.is_zero() || (one_minus.is_zero() && k < j) {
             continue;
         }
-        let prob = BigRational::from_integer(crate::kernel::arith::binomial(j as u32, k as u32))
-            * num_traits::pow(s.clone(), k)
-            * num_traits::pow(one_minus.clone(), j - k);
+        let binom = crate::kernel::arith::binomial(j as u32, k as u32);
+        let log_p = binom.bits() as i64
+            + k as i64 * log_s
+            + if k < j {
+                (j - k) as i64 * log_one_minus
+            } else {
+                0
+            };
+        if log_p < -PROB_FLOOR {
+            continue;
+        }
+        let prob = round_down(
+            &(BigRational::from_integer(binom)
+                * pow_down(&s_lo, k)
+                * pow_down(&one_minus_lo, j - k)),
+        );
         total += prob * candidate;
     }
     Ok(total)
@@ -185,6 +255,23 @@ mod tests {
         assert_eq!(ball_volume_sq_upper(4), &w4 * &w4);
         let w5 = q(8, 15) * &pi * &pi;
         assert_eq!(ball_volume_sq_upper(5), &w5 * &w5);
+    }
+
+    #[test]
+    fn rounded_probabilities_stay_below_and_close() {
+        for (x, k) in [
+            (q(1, 3), 7),
+            (q(2, 3), 40),
+            (q(99, 100), 1000),
+            (q(1, 1), 5),
+        ] {
+            let exact = num_traits::pow(x.clone(), k);
+            let low = pow_down(&round_down(&x), k);
+            assert!(low <= exact);
+            assert!((&exact - &low) / &exact < q(1, 1 << 40) * q(1, 1 << 40) * q(1, 1 << 40));
+        }
+        assert_eq!(round_down(&q(0, 1)), q(0, 1));
+        assert_eq!(round_down(&q(3, 4)), q(3, 4));
     }
 
     #[test]
