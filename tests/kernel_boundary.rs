@@ -109,12 +109,14 @@ fn the_boundary_check_catches_crossings() {
 
 #[test]
 fn the_kernel_is_small_enough_to_audit() {
-    // The README states the kernel's size (about 6,200 non-blank lines before the tests);
+    // The README states the kernel's size (about 6,350 non-blank lines before the tests);
     // growing past the cap should be a decision, not a drift. Raised from 5,000 to 5,600 for the
     // exact enclosure of the loss for any n (src/kernel/enclosure.rs, about 680 lines); to 5,650
     // for its rule that skips support limits which cannot narrow it (about 15 lines); to 6,000
     // for the spectral bound's certificates (src/kernel/spectral.rs, about 290 lines); to 6,300
-    // for the projection bound (src/kernel/projection.rs, about 190 lines) and its evidence.
+    // for the projection bound (src/kernel/projection.rs, about 190 lines) and its evidence; to
+    // 6,400 for three review fixes (entry-size limits, the floor's scaled box limit, the
+    // projection's rounded-down weights: about 120 lines).
     let total: usize = kernel_files()
         .iter()
         .map(|f| {
@@ -123,5 +125,5 @@ fn the_kernel_is_small_enough_to_audit() {
             body.lines().filter(|l| !l.trim().is_empty()).count()
         })
         .sum();
-    assert!(total < 6300, "the kernel has {total} lines");
+    assert!(total < 6400, "the kernel has {total} lines");
 }
