@@ -90,6 +90,14 @@ impl Scope {
         any_importance: false,
     };
 
+    /// Both activations, any bias, any importance: a bound for every question.
+    pub const ANY: Scope = Scope {
+        power: true,
+        rect: true,
+        any_bias: true,
+        any_importance: true,
+    };
+
     /// Whether the scope covers the question.
     pub fn covers(&self, q: &Query) -> bool {
         let act = match q.model.act {
@@ -446,11 +454,7 @@ impl Bound for ConstructionBound {
     /// The witness's exact loss, with the question's importance weights, bounds the optimum
     /// from above whatever the bias may be (`b = 0` is one choice of it).
     fn scope(&self) -> Scope {
-        Scope {
-            any_bias: true,
-            any_importance: true,
-            ..Scope::CORNER
-        }
+        Scope::ANY
     }
     fn first_order(&self, st: &Query) -> Option<Value> {
         let (c, w, l1) = self.best_first_order(st)?;
@@ -628,11 +632,7 @@ impl Bound for BestKnown {
          the question"
     }
     fn scope(&self) -> Scope {
-        Scope {
-            any_bias: true,
-            any_importance: true,
-            ..Scope::CORNER
-        }
+        Scope::ANY
     }
     fn first_order(&self, st: &Query) -> Option<Value> {
         let stored = crate::search::store::load(&st.setting, &q(0, 1))?;
@@ -682,11 +682,7 @@ impl Bound for Zero {
         "always: the loss is an expectation of squares, L >= 0"
     }
     fn scope(&self) -> Scope {
-        Scope {
-            any_bias: true,
-            any_importance: true,
-            ..Scope::CORNER
-        }
+        Scope::ANY
     }
     fn first_order(&self, _: &Query) -> Option<Value> {
         Some(Value::plain(q(0, 1)))
@@ -726,11 +722,7 @@ impl Bound for Floor {
          e_sigma = min_{g,r} E(U - sigma(gU + r))^2 certified by exact branch and bound"
     }
     fn scope(&self) -> Scope {
-        Scope {
-            any_bias: true,
-            any_importance: true,
-            ..Scope::CORNER
-        }
+        Scope::ANY
     }
     fn first_order(&self, st: &Query) -> Option<Value> {
         // For b = 0 and equal importance it is dominated (so not computed): with r = 0,
@@ -825,11 +817,7 @@ impl Bound for Projection {
          c_j = j/(j+2) omega_j^{-2/j} (with the floor e_sigma k mean(I) where larger)"
     }
     fn scope(&self) -> Scope {
-        Scope {
-            any_bias: true,
-            any_importance: true,
-            ..Scope::CORNER
-        }
+        Scope::ANY
     }
     fn first_order(&self, _: &Query) -> Option<Value> {
         // O(s^{m+1}): nothing at first order.
