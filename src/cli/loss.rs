@@ -103,22 +103,7 @@ pub fn loss_command(args: &LossArgs) -> Result<String> {
     };
     let read = loaded.describe();
     if args.json {
-        let mut records = loss_records_with(&model, &loaded, Some(s), mc, &enc)?;
-        if args.compare {
-            let one = |v: &mut serde_json::Value, weights: &Weights| -> Result<()> {
-                let c = Comparison::compute(&model, weights, s, v)?;
-                v["compare"] = c.json();
-                Ok(())
-            };
-            match &mut records {
-                serde_json::Value::Array(items) => {
-                    for (k, (v, w)) in items.iter_mut().zip(&loaded.instances).enumerate() {
-                        one(v, w).map_err(|e| in_instance(e, true, k))?;
-                    }
-                }
-                v => one(v, &loaded.instances[0])?,
-            }
-        }
+        let records = records(&model, &loaded, Some(s), mc, &enc, args.compare)?;
         return Ok(format!("{records}\n"));
     }
     let mut out = String::new();
@@ -139,8 +124,7 @@ pub fn loss_command(args: &LossArgs) -> Result<String> {
         }
         out += &outcome.text(&model, weights, s);
         if args.compare {
-            let record = outcome.json(&model, weights, s);
-            let c = Comparison::compute(&model, weights, s, &record)
+            let c = Comparison::compute(&model, weights, s, &outcome.report)
                 .map_err(|e| in_instance(e, loaded.batched, k))?;
             out += &c.text();
         }
@@ -168,13 +152,29 @@ pub fn loss_records_with(
     mc: MonteCarlo,
     enc: &evaluate::EnclosureOptions,
 ) -> Result<serde_json::Value> {
+    records(model, loaded, s, mc, enc, false)
+}
+
+/// [`loss_records_with`], with each record's `"compare"` (`loss --compare`) at a density.
+fn records(
+    model: &Model,
+    loaded: &crate::weights_file::Loaded,
+    s: Option<&BigRational>,
+    mc: MonteCarlo,
+    enc: &evaluate::EnclosureOptions,
+    compare: bool,
+) -> Result<serde_json::Value> {
     let read = loaded.describe();
     let mut records = Vec::with_capacity(loaded.instances.len());
     for (k, weights) in loaded.instances.iter().enumerate() {
         let mut v = match s {
-            Some(s) => {
-                Outcome::compute(model, weights, s, mc, enc).map(|o| o.json(model, weights, s))
-            }
+            Some(s) => Outcome::compute(model, weights, s, mc, enc).and_then(|o| {
+                let mut v = o.json(model, weights, s);
+                if compare {
+                    v["compare"] = Comparison::compute(model, weights, s, &o.report)?.json();
+                }
+                Ok(v)
+            }),
             None => first_order_json(model, weights),
         }
         .map_err(|e| in_instance(e, loaded.batched, k))?;
@@ -480,7 +480,7 @@ impl Comparison {
         model: &Model,
         weights: &Weights,
         s: &BigRational,
-        record: &serde_json::Value,
+        report: &evaluate::LossReport,
     ) -> Result<Self> {
         let setting = Setting::new(*model, weights.n(), weights.m())?;
         let query = crate::bounds::Query {
@@ -508,27 +508,14 @@ impl Comparison {
                 best
             }
         };
-        let parse = |key: &str| {
-            record[key]
-                .as_str()
-                .and_then(|t| crate::kernel::arith::parse_rational(t).ok())
-        };
-        let estimate = record["loss_estimate"]
-            .as_f64()
-            .zip(record["std_error"].as_f64());
-        let loss = if let Some(l) = parse("loss") {
-            LossValue::Exact(l)
-        } else if let Some(e) = record["enclosure"].as_array() {
-            let r = |k: usize| {
-                e[k].as_str()
-                    .and_then(|t| crate::kernel::arith::parse_rational(t).ok())
-                    .ok_or_else(|| Error::input("internal: an enclosure end is not rational"))
-            };
-            LossValue::Enclosure(r(0)?, r(1)?)
-        } else if let Some((mean, se)) = estimate {
-            LossValue::Estimate(mean, se)
-        } else {
-            return Err(Error::input("internal: no value of the loss to compare"));
+        let estimate = report.estimate.as_ref().map(|e| (e.mean, e.std_error));
+        let loss = match (&report.exact, &report.enclosure, estimate) {
+            (Some(l), _, _) => LossValue::Exact(l.clone()),
+            (None, Some(e), _) => LossValue::Enclosure(e.lo.clone(), e.hi.clone()),
+            (None, None, Some((mean, se))) => LossValue::Estimate(mean, se),
+            (None, None, None) => {
+                return Err(Error::input("internal: no value of the loss to compare"));
+            }
         };
         let c = Comparison {
             question: crate::report::table::question_text(query.bias, query.importance.as_deref()),
