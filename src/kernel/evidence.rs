@@ -106,8 +106,6 @@ pub fn density_of(obj: &Obj) -> Result<Option<BigRational>, String> {
     }
 }
 
-/// The weights of a witness: `"W"` (`m` rows of `n`), optional `"b"`; the importance is the
-/// question's, given by the caller.
 /// The most bits of the common denominator of a witness's `W` (and of its `b`, of its
 /// importance weights) and of any numerator, in the files `check` reads. Every `f64` fits (a
 /// denominator of at most `2^1074`, a numerator below `2^1024`), and so do decimals of up to
@@ -136,6 +134,8 @@ pub fn check_entry_sizes(what: &str, xs: &[BigRational], max_bits: u64) -> Resul
     Ok(())
 }
 
+/// The weights of a witness: `"W"` (`m` rows of `n`), optional `"b"`, each within
+/// [`MAX_WITNESS_BITS`]; the importance is the question's, given by the caller.
 fn weights_of(obj: &Obj, importance: Option<Vec<BigRational>>) -> Result<Weights, String> {
     let mut sub = Map::new();
     sub.insert("W".into(), field(obj, "W")?.clone());
